@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test, from a fresh Debian machine with rustup: native (with training), the wasm32
+# library build, and (when present) the browser tests. Builds are cached outside the clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
+export CARGO_TERM_PROGRESS_WHEN=never
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "native tests (release, --features train)"
+cargo test --release --features train
+
+step "wasm32 library build"
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo build --release --target wasm32-unknown-unknown --lib
+
+if [ -x scripts/browser-tests.sh ]; then
+  step "browser tests (headless Chromium, WebGPU)"
+  scripts/browser-tests.sh
+fi
+echo "all tests passed"

@@ -1,0 +1,40 @@
+//! The clap front end. Each subcommand lives in its own file.
+
+mod bench;
+mod nets;
+mod sample;
+#[cfg(feature = "train")]
+mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "vdiff", version, about = "Per-class CIFAR-10 diffusion with the paper's additional layer")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate images into a directory (PNGs, a labelled grid, manifest.json).
+    Sample(sample::SampleArgs),
+    /// Side-by-side speed: U-Net images/s and the ddim / v1 / v2 wall-time ratios.
+    Bench(bench::BenchArgs),
+    /// Convert U-Net weights trained with the PyTorch notebook (safetensors) into weights/.
+    ImportTorch(nets::ImportArgs),
+    /// Train the paper's networks on CIFAR-10 (needs --features train).
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Train(train::TrainCmd),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sample(a) => sample::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::ImportTorch(a) => nets::import(a),
+        #[cfg(feature = "train")]
+        Command::Train(c) => train::run(c),
+    }
+}

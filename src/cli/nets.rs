@@ -1,0 +1,129 @@
+//! Finding the networks a run needs: from a weights directory (checked against its manifest)
+//! or freshly initialised.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use burn::tensor::Device;
+use clap::Args;
+use vdiff::import::import_torch_unet;
+use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
+use vdiff::sampler::{Method, ModelKind, Nets, SampleConfig};
+use vdiff::weights::{Arch, Manifest};
+
+/// Where the networks come from.
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// Weights directory with manifest.json.
+    #[arg(long, default_value = "weights")]
+    pub weights: PathBuf,
+    /// Use freshly initialised networks instead of weights (for tests and benchmarks).
+    #[arg(long)]
+    pub random_init: bool,
+    /// U-Net base width c for --random-init.
+    #[arg(long, default_value_t = 32)]
+    pub width: usize,
+    /// U-Net resolution levels for --random-init (4: 32→4, 3: no 4×4 level).
+    #[arg(long, default_value_t = 4)]
+    pub levels: usize,
+    /// Seed of the --random-init weights (so random-init runs are reproducible too).
+    #[arg(long, default_value_t = 0)]
+    pub init_seed: u64,
+    /// Additional-layer variant: faithful (the paper's, final ReLU) or residual.
+    #[arg(long, default_value = "faithful", value_parser = ["faithful", "residual"])]
+    pub layer: String,
+}
+
+pub struct Loaded {
+    pub unet: UNet,
+    pub layer: Option<ClassLayer>,
+    /// Manifest entry → SHA-256 of the file used ("random-init" when none).
+    pub sha256: BTreeMap<String, String>,
+}
+
+impl Loaded {
+    pub fn nets(&self) -> Nets<'_> {
+        Nets { unet: &self.unet, layer: self.layer.as_ref().map(|l| l as &dyn vdiff::sampler::Steer) }
+    }
+}
+
+/// Manifest entry names of the networks a config needs.
+pub fn entries(cfg: &SampleConfig, layer: &str) -> (&'static str, Option<&'static str>) {
+    let layer_entry = if layer == "residual" { "layer-residual" } else { "layer" };
+    match (cfg.sampler, cfg.model) {
+        (Method::Ddim, ModelKind::Conditional) => ("conditional", None),
+        (Method::Ddim, ModelKind::Unconditional) => ("unconditional", None),
+        _ => ("unconditional", Some(layer_entry)),
+    }
+}
+
+pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Result<Loaded> {
+    let (unet_name, layer_name) = entries(cfg, &args.layer);
+    let mut sha256 = BTreeMap::new();
+    if args.random_init {
+        let ucfg = UNetConfig::new()
+            .with_width(args.width)
+            .with_levels(args.levels)
+            .with_conditional(unet_name == "conditional");
+        anyhow::ensure!(args.width > 0 && (2..=4).contains(&args.levels), "--width must be > 0 and --levels 2..=4");
+        device.seed(args.init_seed);
+        sha256.insert(unet_name.to_string(), "random-init".to_string());
+        let layer = layer_name.map(|l| {
+            sha256.insert(l.to_string(), "random-init".to_string());
+            ClassLayerConfig::new().with_residual(args.layer == "residual").init(device)
+        });
+        return Ok(Loaded { unet: ucfg.init(device), layer, sha256 });
+    }
+    let dir = &args.weights;
+    let manifest = Manifest::read(dir).with_context(|| {
+        format!("no weights in {} (train them, pass --weights DIR, or use --random-init)", dir.display())
+    })?;
+    let bytes = manifest.read_file(dir, unet_name)?;
+    let unet = manifest.load_unet(unet_name, &bytes, device)?;
+    sha256.insert(unet_name.to_string(), manifest.entry(unet_name)?.sha256.clone());
+    let layer = match layer_name {
+        Some(l) => {
+            let bytes = manifest.read_file(dir, l)?;
+            sha256.insert(l.to_string(), manifest.entry(l)?.sha256.clone());
+            Some(manifest.load_layer(l, &bytes, device)?)
+        }
+        None => None,
+    };
+    Ok(Loaded { unet, layer, sha256 })
+}
+
+/// Import notebook (PyTorch) U-Net weights.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// safetensors file with the notebook's parameter names (net.0.main.0.weight, …).
+    pub file: PathBuf,
+    /// U-Net base width c of that network.
+    #[arg(long, default_value_t = 64)]
+    pub width: usize,
+    /// Resolution levels of that network.
+    #[arg(long, default_value_t = 4)]
+    pub levels: usize,
+    /// The network has the class input (class_embed.weight).
+    #[arg(long)]
+    pub conditional: bool,
+    /// Weights directory to add it to (entry "conditional" or "unconditional").
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    /// Store f32 instead of f16.
+    #[arg(long)]
+    pub full_precision: bool,
+}
+
+pub fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let device = Device::flex();
+    let config = UNetConfig::new().with_width(a.width).with_levels(a.levels).with_conditional(a.conditional);
+    let unet = import_torch_unet(&a.file, &config, &device)?;
+    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
+    let name = if a.conditional { "conditional" } else { "unconditional" };
+    let file = format!("unet-{name}.bpk");
+    let sha = manifest.save(&a.out, name, &file, Arch::Unet { config }, unet, !a.full_precision)?;
+    manifest.write(&a.out)?;
+    println!("{}/{file}  sha256 {sha}", a.out.display());
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! `vdiff sample`: generate images and write PNGs, a labelled grid and manifest.json.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use vdiff::device::Backend;
+use vdiff::image::{encode_png, labelled_grid};
+use vdiff::sampler::{parse_classes, sample, to_rgb8, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::weights::write_atomic;
+
+use super::nets::{self, NetArgs};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ModelArg {
+    Conditional,
+    Unconditional,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SamplerArg {
+    Ddim,
+    V1,
+    V2,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// U-Net for ddim (v1 and v2 always use the unconditional U-Net + the additional layer).
+    #[arg(long, value_enum, default_value = "conditional")]
+    pub model: ModelArg,
+    /// Sampler: ddim (baseline), v1 (steer the first half), v2 (fan-out).
+    #[arg(long, value_enum, default_value = "ddim")]
+    pub sampler: SamplerArg,
+    /// Number of images (v2: a multiple of the number of classes).
+    #[arg(long, default_value_t = 10)]
+    pub n: usize,
+    /// Classes to generate, comma-separated names or labels (default: all ten, N/10 each).
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// Sampling steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// DDIM eta: 0 deterministic, 1 the notebook's default.
+    #[arg(long, default_value_t = 1.0)]
+    pub eta: f64,
+    /// Seed of the host-side random numbers (initial noise, eta noise, v2 perturbations).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// v2's perturbation scale w.
+    #[arg(long, default_value_t = 0.01)]
+    pub w: f64,
+    /// Backend: flex (CPU) or wgpu (GPU).
+    #[arg(long, default_value = "flex")]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub nets: NetArgs,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl SampleArgs {
+    pub fn config(&self) -> anyhow::Result<SampleConfig> {
+        let classes = match &self.classes {
+            Some(s) => parse_classes(s)?,
+            None => (0..CLASS_NAMES.len()).collect(),
+        };
+        let cfg = SampleConfig {
+            model: match self.model {
+                ModelArg::Conditional => ModelKind::Conditional,
+                ModelArg::Unconditional => ModelKind::Unconditional,
+            },
+            sampler: match self.sampler {
+                SamplerArg::Ddim => Method::Ddim,
+                SamplerArg::V1 => Method::V1,
+                SamplerArg::V2 => Method::V2,
+            },
+            n: self.n,
+            classes,
+            steps: self.steps,
+            eta: self.eta,
+            seed: self.seed,
+            w: self.w,
+        };
+        cfg.validate()?;
+        Ok(SampleConfig {
+            // v1/v2 imply the unconditional U-Net.
+            model: if cfg.sampler == Method::Ddim { cfg.model } else { ModelKind::Unconditional },
+            ..cfg
+        })
+    }
+}
+
+pub fn run(a: SampleArgs) -> anyhow::Result<()> {
+    let cfg = a.config()?;
+    let device = a.backend.device().map_err(anyhow::Error::msg)?;
+    let loaded = nets::load(&a.nets, &cfg, &device)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps as u64) };
+    bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
+    let start = Instant::now();
+    let out = sample(&cfg, loaded.nets(), &device, |s| {
+        bar.set_message(format!("t={:.3} rows={}", s.t, s.unet_rows));
+        bar.inc(1);
+    })?;
+    let data = out.images.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let wall = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    let labels = cfg.image_labels();
+    let rgb = to_rgb8(&data, cfg.n);
+    for (i, img) in rgb.iter().enumerate() {
+        write_atomic(&a.out.join(format!("{}_{i:04}.png", labels[i])), &encode_png(img, 32, 32))?;
+    }
+    write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png())?;
+    let manifest = json!({
+        "model": if cfg.sampler == Method::Ddim { format!("{:?}", cfg.model).to_lowercase() } else { "unconditional+layer".into() },
+        "sampler": cfg.sampler,
+        "n": cfg.n,
+        "steps": cfg.steps,
+        "eta": cfg.eta,
+        "seed": cfg.seed,
+        "w": cfg.w,
+        "layer": a.nets.layer,
+        "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
+        "classes": labels,
+        "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),
+        "unet_rows": out.unet_rows,
+        "wall_s": wall,
+        "backend": a.backend.name(),
+        "weights_sha256": loaded.sha256,
+        "config": cfg,
+    });
+    write_atomic(&a.out.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! `vdiff train`: the paper's three networks (Folder_1–3), resumable, exported to weights/.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::tensor::Device;
+use clap::{Args, Subcommand};
+use vdiff::device::Backend;
+use vdiff::model::{ClassLayerConfig, UNet, UNetConfig};
+use vdiff::train::data::Cifar;
+use vdiff::train::trainer::{fresh_state, Run, Stop, TrainConfig, TrainState, Trainable};
+use vdiff::weights::{load_bytes, Arch, Manifest};
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCmd {
+    /// The U-Net, conditional (Folder_1) or unconditional (Folder_2).
+    Unet(UnetArgs),
+    /// The additional layer on a frozen unconditional U-Net (Folder_3).
+    AddNet(AddNetArgs),
+    /// Write a run's best EMA weights (f16) into a weights directory and its manifest.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
+    #[arg(long, default_value = "../shared/data/cifar10")]
+    pub data: PathBuf,
+    /// Run directory: checkpoint.bin, best.bpk, log.csv.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Continue from the run directory's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr: f64,
+    /// EMA decay of the weights.
+    #[arg(long, default_value_t = 0.998)]
+    pub ema: f64,
+    /// Seed of data order, noise, t and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Validate, log and checkpoint every K steps.
+    #[arg(long, default_value_t = 250)]
+    pub eval_every: usize,
+    /// Early stopping: evaluations without improvement before stopping (MAX_COUNT).
+    #[arg(long, default_value_t = 8)]
+    pub patience: usize,
+    /// Test images in the validation loss.
+    #[arg(long, default_value_t = 500)]
+    pub val_images: usize,
+    /// Stop after this many optimizer steps.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_steps: usize,
+    /// Checkpoint and stop after this many minutes (resume later with --resume).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Device: auto (wgpu if a GPU adapter exists, else flex), flex or wgpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Weights directory the best EMA weights are exported to at the end.
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UnetArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Train the class-conditional U-Net.
+    #[arg(long, conflicts_with = "unconditional", required_unless_present = "unconditional")]
+    pub conditional: bool,
+    /// Train the unconditional U-Net.
+    #[arg(long)]
+    pub unconditional: bool,
+    /// Base width c.
+    #[arg(long, default_value_t = 32)]
+    pub width: usize,
+    /// Resolution levels (4: 32→4, 3: no 4×4 level).
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Channel dropout.
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct AddNetArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Frozen unconditional U-Net: a weights directory (entry "unconditional").
+    #[arg(long, default_value = "weights")]
+    pub unet: PathBuf,
+    /// Train the residual variant (v + layer(v), no final ReLU) instead of the paper's.
+    #[arg(long)]
+    pub residual: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Run directory with best.bpk and run.json.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Weights directory.
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+}
+
+fn device(name: &str) -> anyhow::Result<Device> {
+    Ok(match name {
+        "auto" => Backend::Wgpu.device().unwrap_or_else(|_| Device::flex()),
+        other => other.parse::<Backend>().map_err(anyhow::Error::msg)?.device().map_err(anyhow::Error::msg)?,
+    })
+}
+
+/// What a run is, saved beside its checkpoint so `export` knows the entry and architecture.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RunInfo {
+    entry: String,
+    file: String,
+    arch: Arch,
+}
+
+pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
+    match cmd {
+        TrainCmd::Unet(a) => {
+            let config = UNetConfig::new()
+                .with_width(a.width)
+                .with_levels(a.levels)
+                .with_conditional(a.conditional)
+                .with_dropout(a.dropout);
+            let entry = if a.conditional { "conditional" } else { "unconditional" };
+            let info = RunInfo {
+                entry: entry.into(),
+                file: format!("unet-{entry}.bpk"),
+                arch: Arch::Unet { config: config.clone() },
+            };
+            let dev = device(&a.common.device)?;
+            let model = config.init(&dev.clone().autodiff());
+            let ema = config.init(&dev);
+            go(&a.common, info, model, ema, None, dev)
+        }
+        TrainCmd::AddNet(a) => {
+            let dev = device(&a.common.device)?;
+            let manifest =
+                Manifest::read(&a.unet).with_context(|| format!("frozen U-Net weights in {}", a.unet.display()))?;
+            let bytes = manifest.read_file(&a.unet, "unconditional")?;
+            let unet = manifest.load_unet("unconditional", &bytes, &dev)?;
+            anyhow::ensure!(!unet.is_conditional(), "the additional layer trains on the unconditional U-Net");
+            let config = ClassLayerConfig::new().with_residual(a.residual);
+            let entry = if a.residual { "layer-residual" } else { "layer" };
+            let info = RunInfo {
+                entry: entry.into(),
+                file: format!("{entry}.bpk"),
+                arch: Arch::Layer { config: config.clone() },
+            };
+            let model = config.init(&dev.clone().autodiff());
+            let ema = config.init(&dev);
+            go(&a.common, info, model, ema, Some(&unet), dev)
+        }
+        TrainCmd::Export(a) => export(&a.run, &a.out),
+    }
+}
+
+fn go<M: Trainable>(
+    c: &Common,
+    info: RunInfo,
+    model: M,
+    ema: M,
+    frozen: Option<&UNet>,
+    dev: Device,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        c.batch > 0 && c.eval_every > 0 && c.patience > 0,
+        "--batch, --eval-every and --patience must be > 0"
+    );
+    let train = Cifar::load(&c.data, true)?;
+    let val = Cifar::load(&c.data, false)?;
+    std::fs::create_dir_all(&c.run)?;
+    std::fs::write(c.run.join("run.json"), serde_json::to_string_pretty(&info)?)?;
+    let run = Run {
+        model,
+        ema,
+        frozen,
+        train: &train,
+        val: &val,
+        dir: c.run.clone(),
+        device: dev,
+        quiet: c.quiet,
+        time_limit_s: c.max_minutes.map(|m| m * 60.0),
+    };
+    let config = TrainConfig {
+        batch: c.batch,
+        lr: c.lr,
+        ema_decay: c.ema,
+        seed: c.seed,
+        eval_every: c.eval_every,
+        patience: c.patience,
+        val_images: c.val_images,
+        max_steps: c.max_steps,
+    };
+    let (run, state, optim): (_, TrainState, _) = if c.resume {
+        let (run, mut state, optim) = run.resume().context("--resume")?;
+        // Limits may change between sessions; everything else must match.
+        state.config.max_steps = c.max_steps;
+        state.config.patience = c.patience;
+        anyhow::ensure!(
+            TrainConfig { max_steps: c.max_steps, patience: c.patience, ..state.config.clone() } == config,
+            "the checkpoint was made with other settings: {:?}",
+            state.config
+        );
+        (run, state, Some(optim))
+    } else {
+        (run, fresh_state(config), None)
+    };
+    println!("training {} from step {} ({} train / {} val images)", info.entry, state.step, train.len(), val.len());
+    let (stop, state, _) = run.train(state, optim)?;
+    println!(
+        "stopped ({stop:?}) at step {}: best validation loss {:.5} at step {}, {:.0} s",
+        state.step, state.best_val, state.best_step, state.wall_s
+    );
+    if stop != Stop::TimeLimit || state.step > 0 {
+        export(&c.run, &c.out)?;
+    }
+    Ok(())
+}
+
+fn export(run: &Path, out: &Path) -> anyhow::Result<()> {
+    let info: RunInfo = serde_json::from_slice(&std::fs::read(run.join("run.json")).context("run.json")?)?;
+    let best = std::fs::read(run.join("best.bpk")).with_context(|| format!("no best.bpk in {}", run.display()))?;
+    let dev = Device::flex();
+    let mut manifest = Manifest::read(out).unwrap_or_default();
+    let sha = match &info.arch {
+        Arch::Unet { config } => {
+            let m = load_bytes(config.init(&dev), &best, "best.bpk", &format!("{config:?}"))?;
+            manifest.save(out, &info.entry, &info.file, info.arch.clone(), m, true)?
+        }
+        Arch::Layer { config } => {
+            let m = load_bytes(config.init(&dev), &best, "best.bpk", &format!("{config:?}"))?;
+            manifest.save(out, &info.entry, &info.file, info.arch.clone(), m, true)?
+        }
+        Arch::Classifier { .. } => anyhow::bail!("classifier runs are exported by `train classifier`"),
+    };
+    manifest.write(out)?;
+    println!("exported {} → {}/{} sha256 {sha}", info.entry, out.display(), info.file);
+    Ok(())
+}

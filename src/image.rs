@@ -1,0 +1,124 @@
+//! PNG output: single images and a grid labelled by class (used by the CLI and by the page's
+//! "download grid").
+
+/// 3×5 capitals, one row of 3 bits per line (MSB left), for the grid labels.
+const FONT: [[u8; 5]; 26] = [
+    [2, 5, 7, 5, 5],
+    [6, 5, 6, 5, 6],
+    [3, 4, 4, 4, 3],
+    [6, 5, 5, 5, 6],
+    [7, 4, 6, 4, 7],
+    [7, 4, 6, 4, 4],
+    [3, 4, 5, 5, 3],
+    [5, 5, 7, 5, 5],
+    [7, 2, 2, 2, 7],
+    [1, 1, 1, 5, 2],
+    [5, 5, 6, 5, 5],
+    [4, 4, 4, 4, 7],
+    [5, 7, 7, 5, 5],
+    [6, 5, 5, 5, 5],
+    [2, 5, 5, 5, 2],
+    [6, 5, 6, 4, 4],
+    [2, 5, 5, 6, 3],
+    [6, 5, 6, 5, 5],
+    [3, 4, 2, 1, 6],
+    [7, 2, 2, 2, 2],
+    [5, 5, 5, 5, 7],
+    [5, 5, 5, 5, 2],
+    [5, 5, 7, 7, 5],
+    [5, 5, 2, 5, 5],
+    [5, 5, 2, 2, 2],
+    [7, 1, 2, 4, 7],
+];
+
+const S: usize = 32;
+const GAP: usize = 2;
+const LABEL_W: usize = 86;
+const MAX_COLS: usize = 10;
+
+/// An RGB image.
+pub struct Rgb {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl Rgb {
+    fn new(width: usize, height: usize, fill: u8) -> Self {
+        Self { width, height, pixels: vec![fill; width * height * 3] }
+    }
+
+    fn put(&mut self, x: usize, y: usize, rgb: [u8; 3]) {
+        let i = (y * self.width + x) * 3;
+        self.pixels[i..i + 3].copy_from_slice(&rgb);
+    }
+
+    fn text(&mut self, x0: usize, y0: usize, text: &str, scale: usize) {
+        for (n, ch) in text.bytes().enumerate() {
+            let Some(glyph) = ch.to_ascii_uppercase().checked_sub(b'A').and_then(|g| FONT.get(g as usize)) else {
+                continue;
+            };
+            for (row, bits) in glyph.iter().enumerate() {
+                for col in 0..3 {
+                    if bits >> (2 - col) & 1 == 1 {
+                        for dy in 0..scale {
+                            for dx in 0..scale {
+                                let x = x0 + n * 4 * scale + col * scale + dx;
+                                if x < self.width {
+                                    self.put(x, y0 + row * scale + dy, [230, 230, 230]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn png(&self) -> Vec<u8> {
+        encode_png(&self.pixels, self.width, self.height)
+    }
+}
+
+pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().expect("png header");
+        w.write_image_data(rgb).expect("png data");
+    }
+    out
+}
+
+/// Images (32×32 RGB each) in rows, one block of rows per label (consecutive equal labels),
+/// at most 10 per row, the label on the left.
+pub fn labelled_grid(images: &[Vec<u8>], labels: &[&str]) -> Rgb {
+    let mut blocks: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        match blocks.last_mut() {
+            Some((last, v)) if *last == l => v.push(i),
+            _ => blocks.push((l, vec![i])),
+        }
+    }
+    let cols = blocks.iter().map(|(_, v)| v.len()).max().unwrap_or(1).min(MAX_COLS);
+    let rows: usize = blocks.iter().map(|(_, v)| v.len().div_ceil(MAX_COLS)).sum();
+    let mut g = Rgb::new(LABEL_W + cols * (S + GAP) + GAP, rows.max(1) * (S + GAP) + GAP, 24);
+    let mut row = 0;
+    for (label, idx) in &blocks {
+        g.text(4, GAP + row * (S + GAP) + 11, label, 2);
+        for (j, &i) in idx.iter().enumerate() {
+            let (r, c) = (row + j / MAX_COLS, j % MAX_COLS);
+            let (x0, y0) = (LABEL_W + GAP + c * (S + GAP), GAP + r * (S + GAP));
+            for y in 0..S {
+                for x in 0..S {
+                    let p = (y * S + x) * 3;
+                    g.put(x0 + x, y0 + y, [images[i][p], images[i][p + 1], images[i][p + 2]]);
+                }
+            }
+        }
+        row += idx.len().div_ceil(MAX_COLS);
+    }
+    g
+}

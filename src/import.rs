@@ -1,0 +1,89 @@
+//! Import U-Net weights trained with the original PyTorch notebook (safetensors with
+//! PyTorch parameter names, e.g. `net.2.main.1.main.0.weight`), via burn-store with key
+//! remapping. `unet-c32-parity.safetensors` is such a file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::store::{KeyRemapper, ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+
+use crate::model::{UNet, UNetConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot import {path}: {msg}")]
+    Store { path: String, msg: String },
+    #[error("{path} lacks parameters the U-Net needs: {missing:?}")]
+    Missing { path: String, missing: Vec<String> },
+    #[error("{path}: {msg}")]
+    Format { path: String, msg: String },
+}
+
+/// Load a notebook-trained U-Net of architecture `config` from a safetensors file.
+pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> Result<UNet, ImportError> {
+    let p = path.display().to_string();
+    if !path.is_file() {
+        return Err(ImportError::Store { path: p, msg: "no such file".into() });
+    }
+    let mut unet = config.init(device);
+    let esc = |s: &str| format!("^{}$", s.replace('.', "\\."));
+    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (esc(&t), b)).collect();
+    let remap =
+        KeyRemapper::from_patterns(pairs).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
+    let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(true);
+    let result = unet.load_from(&mut store).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
+    if !result.errors.is_empty() {
+        return Err(ImportError::Store { path: p, msg: format!("{:?}", result.errors) });
+    }
+    if !result.missing.is_empty() {
+        return Err(ImportError::Missing { path: p, missing: result.missing.into_iter().map(|(a, _)| a).collect() });
+    }
+    Ok(unet)
+}
+
+/// A tensor read straight from a safetensors file (for fixed inputs/outputs such as `io.x`).
+pub struct RawTensor {
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub bytes: Vec<u8>,
+}
+
+impl RawTensor {
+    pub fn f32s(&self) -> Vec<f32> {
+        assert_eq!(self.dtype, "F32");
+        self.bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+
+    pub fn i64s(&self) -> Vec<i64> {
+        assert_eq!(self.dtype, "I64");
+        self.bytes.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+}
+
+/// Read the tensors of a safetensors file whose names start with `prefix`.
+pub fn read_safetensors(path: &Path, prefix: &str) -> Result<HashMap<String, RawTensor>, ImportError> {
+    let p = path.display().to_string();
+    let fail = |msg: String| ImportError::Format { path: p.clone(), msg };
+    let data = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let n = u64::from_le_bytes(data.get(..8).ok_or_else(|| fail("truncated".into()))?.try_into().unwrap()) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(data.get(8..8 + n).ok_or_else(|| fail("truncated header".into()))?)
+            .map_err(|e| fail(e.to_string()))?;
+    let body = &data[8 + n..];
+    let mut out = HashMap::new();
+    for (name, info) in header.as_object().ok_or_else(|| fail("header is not an object".into()))? {
+        if !name.starts_with(prefix) || name == "__metadata__" {
+            continue;
+        }
+        let offs = &info["data_offsets"];
+        let (a, b) = (offs[0].as_u64().unwrap_or(0) as usize, offs[1].as_u64().unwrap_or(0) as usize);
+        let bytes = body.get(a..b).ok_or_else(|| fail(format!("{name}: offsets out of range")))?.to_vec();
+        let shape = info["shape"].as_array().map(|s| s.iter().map(|d| d.as_u64().unwrap_or(0) as usize).collect());
+        out.insert(
+            name.clone(),
+            RawTensor { shape: shape.unwrap_or_default(), dtype: info["dtype"].as_str().unwrap_or("").into(), bytes },
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,72 @@
+//! `sample_new_v2`: one noise image fans out into the `k` requested classes at step 0, then
+//! into the prime factors of `N/k` (largest first) at steps `1 … len(n)`, so the first steps run
+//! the U-Net on 1, k, k·n₁, … rows instead of N.
+//!
+//! Code names ↔ method §5: `factors` = n, `w` = w, `z` = fresh standard normal noise.
+
+use burn::tensor::Tensor;
+
+use super::Sampling;
+
+/// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
+pub fn fan_factors(mut m: usize) -> Vec<usize> {
+    let mut f = Vec::new();
+    let mut p = 2;
+    while m > 1 {
+        while m % p == 0 {
+            f.push(p);
+            m /= p;
+        }
+        p += 1;
+        if p * p > m && m > 1 {
+            f.push(m);
+            break;
+        }
+    }
+    f.sort_unstable_by(|a, b| b.cmp(a));
+    f
+}
+
+/// U-Net rows v2 evaluates for `n` images of `k` classes in `steps` steps:
+/// `1 + k + k·n₁ + … + N·(remaining steps)`.
+pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
+    let factors = fan_factors(n / k);
+    let mut rows = 1;
+    let mut batch = k;
+    for i in 1..steps {
+        rows += batch;
+        if i <= factors.len() {
+            batch *= factors[i - 1];
+        }
+    }
+    rows
+}
+
+/// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
+pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tensor<4>, Tensor<4>) {
+    let i = run.i;
+    let k = run.cfg.classes.len();
+    let factors = fan_factors(run.cfg.n / k);
+    let v = run.unet(x.clone(), log_snr);
+    if i == 0 {
+        run.classes = run.cfg.classes.clone();
+        let v = run.layer().fan_out(v, &run.cfg.classes);
+        return (x.repeat_dim(0, k), v);
+    }
+    if i <= factors.len() {
+        let copies = factors[i - 1];
+        let b = v.dims()[0];
+        let mut vs = vec![v.clone()];
+        for _ in 1..copies {
+            let z = run.noise.normal_tensor([b, 3, 32, 32], &run.device);
+            vs.push(run.layer().steer(v.clone() + z * run.cfg.w, &run.classes));
+        }
+        // Tiled, so row j and row j + b share a class.
+        run.classes = run.classes.repeat(copies);
+        return (x.repeat_dim(0, copies), Tensor::cat(vs, 0));
+    }
+    if i <= run.cfg.steps / 2 {
+        return (x, run.layer().steer(v, &run.classes));
+    }
+    (x, v)
+}

@@ -1,0 +1,327 @@
+//! The training loop of the paper's three networks (method §2, §4, §7): v-objective loss,
+//! Adam, EMA, validation on a fixed test subset, early stopping, exact resume.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::data::{epoch_order, Cifar};
+use super::{checkpoint, ema};
+use crate::model::{ClassLayer, UNet};
+use crate::noise::{Noise, NoiseState};
+use crate::schedule;
+use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
+
+/// A network the loop can train: it predicts `v̂` for noised images.
+pub trait Trainable: Module + Clone {
+    /// # Shapes
+    /// `x_t`: `[B, 3, 32, 32]`, `log_snr`, `classes`: `[B]` → `[B, 3, 32, 32]`
+    fn predict(
+        &self,
+        frozen: Option<&UNet>,
+        x_t: Tensor<4>,
+        log_snr: Tensor<1>,
+        classes: Tensor<1, Int>,
+        rng: Option<&mut Noise>,
+    ) -> Tensor<4>;
+}
+
+impl Trainable for UNet {
+    fn predict(
+        &self,
+        _: Option<&UNet>,
+        x_t: Tensor<4>,
+        ls: Tensor<1>,
+        cls: Tensor<1, Int>,
+        rng: Option<&mut Noise>,
+    ) -> Tensor<4> {
+        let cls = self.is_conditional().then_some(cls);
+        self.forward_with(x_t, ls, cls, rng)
+    }
+}
+
+impl Trainable for ClassLayer {
+    /// The additional layer on the frozen U-Net's velocity (method §4): no gradient reaches the
+    /// U-Net, which runs without autodiff.
+    fn predict(
+        &self,
+        frozen: Option<&UNet>,
+        x_t: Tensor<4>,
+        ls: Tensor<1>,
+        cls: Tensor<1, Int>,
+        _: Option<&mut Noise>,
+    ) -> Tensor<4> {
+        let unet = frozen.expect("the additional layer trains on a frozen U-Net");
+        let v = unet.forward(x_t.inner(), ls.inner(), None);
+        let v = if self.encoder.weight.val().is_autodiff() { v.autodiff() } else { v };
+        self.forward(v, cls)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainConfig {
+    pub batch: usize,
+    pub lr: f64,
+    pub ema_decay: f64,
+    pub seed: u64,
+    /// Evaluate, log and checkpoint every this many steps.
+    pub eval_every: usize,
+    /// Stop after this many evaluations without a better validation loss (MAX_COUNT).
+    pub patience: usize,
+    /// Test images used for the validation loss.
+    pub val_images: usize,
+    pub max_steps: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LogRow {
+    pub step: usize,
+    pub epoch: f64,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub images_per_s: f64,
+    pub wall_s: f64,
+}
+
+/// Everything besides the tensors that a resumed run needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainState {
+    pub config: TrainConfig,
+    pub step: usize,
+    pub noise: NoiseState,
+    pub best_val: f64,
+    pub best_step: usize,
+    pub bad_evals: usize,
+    pub wall_s: f64,
+    pub log: Vec<LogRow>,
+    pub stopped_early: bool,
+}
+
+/// Why the loop returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    MaxSteps,
+    EarlyStopping,
+    TimeLimit,
+}
+
+/// Early stopping (the paper's MAX_COUNT): feed validation losses, it says when to stop.
+pub fn early_stop(best: &mut f64, bad: &mut usize, val: f64, patience: usize) -> (bool, bool) {
+    if val < *best {
+        *best = val;
+        *bad = 0;
+        (true, false)
+    } else {
+        *bad += 1;
+        (false, *bad >= patience)
+    }
+}
+
+pub struct Run<'a, M: Trainable> {
+    pub model: M,
+    pub ema: M,
+    pub frozen: Option<&'a UNet>,
+    pub train: &'a Cifar,
+    pub val: &'a Cifar,
+    /// Checkpoint, `best.bpk` (best EMA, f32) and `log.csv` go here.
+    pub dir: PathBuf,
+    pub device: Device,
+    pub quiet: bool,
+    /// Stop (after a checkpoint) once this much wall time has passed in this process.
+    pub time_limit_s: Option<f64>,
+}
+
+fn per_row(v: &[f32], device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len(), 1, 1, 1]), device)
+}
+
+/// The v-objective loss of method §2 for one batch, with `t` and `eps` from `rng`.
+pub fn loss<M: Trainable>(
+    model: &M,
+    frozen: Option<&UNet>,
+    x0: Tensor<4>,
+    classes: Tensor<1, Int>,
+    t: &[f64],
+    rng: &mut Noise,
+    dropout: bool,
+) -> Tensor<1> {
+    let device = x0.device();
+    let b = t.len();
+    let ls: Vec<f64> = t.iter().map(|&t| schedule::log_snr(t)).collect();
+    let (alpha, sigma): (Vec<f32>, Vec<f32>) = ls
+        .iter()
+        .map(|&l| {
+            let (a, s) = schedule::alpha_sigma(l);
+            (a as f32, s as f32)
+        })
+        .unzip();
+    let weight: Vec<f32> = ls.iter().map(|&l| schedule::loss_weight(l) as f32).collect();
+    let eps = rng.normal_tensor([b, 3, 32, 32], &device);
+    let (a, s) = (per_row(&alpha, &device), per_row(&sigma, &device));
+    let x_t = x0.clone() * a.clone() + eps.clone() * s.clone();
+    let target = eps * a - x0 * s;
+    let log_snr =
+        Tensor::<1>::from_data(TensorData::new(ls.iter().map(|&l| l as f32).collect::<Vec<_>>(), [b]), &device);
+    let v = model.predict(frozen, x_t, log_snr, classes, if dropout { Some(rng) } else { None });
+    let per_image = (v - target).powi_scalar(2).mean_dim(3).mean_dim(2).mean_dim(1).reshape([b]);
+    let w = Tensor::<1>::from_data(TensorData::new(weight, [b]), &device);
+    (per_image * w).mean()
+}
+
+/// Validation loss of `model` on the first `n` images of `val`: a fixed noise seed and a fixed
+/// stratified `t` grid, so evaluations are comparable across the run and across runs.
+pub fn validate<M: Trainable>(model: &M, frozen: Option<&UNet>, val: &Cifar, n: usize, device: &Device) -> f64 {
+    let n = n.min(val.len());
+    let mut rng = Noise::with_stream(0x5eed, 7);
+    let mut total = 0.0;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let (x0, cls) = val.batch(chunk, None, device);
+        let t: Vec<f64> = chunk.iter().map(|&i| (i as f64 + 0.5) / n as f64).collect();
+        let l = loss(model, frozen, x0, cls, &t, &mut rng, false);
+        total += l.into_scalar::<f32>() as f64 * chunk.len() as f64;
+    }
+    total / n as f64
+}
+
+impl<M: Trainable> Run<'_, M> {
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.bin")
+    }
+
+    /// Train from `state` (a fresh one, or one loaded by [`resume`](Self::resume)).
+    pub fn train(
+        mut self,
+        mut state: TrainState,
+        optim_bytes: Option<Vec<u8>>,
+    ) -> Result<(Stop, TrainState, M), WeightsError> {
+        let cfg = state.config.clone();
+        let adevice = self.device.clone().autodiff();
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        if let Some(b) = optim_bytes {
+            optim = optim
+                .from_bytes(Bytes::from_bytes_vec(b))
+                .map_err(|e| WeightsError::Format { name: "optimizer state".into(), msg: e.to_string() })?;
+        }
+        let mut rng = Noise::from_state(&state.noise);
+        let per_epoch = (self.train.len() / cfg.batch).max(1);
+        let started = Instant::now();
+        let wall0 = state.wall_s;
+        let (mut loss_sum, mut loss_n, mut seen_at, mut last_eval) = (0.0, 0usize, Instant::now(), state.step);
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| WeightsError::Io { path: self.dir.display().to_string(), msg: e.to_string() })?;
+        let bar = if self.quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(cfg.max_steps as u64)
+        };
+        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
+        bar.set_position(state.step as u64);
+        let stop = loop {
+            if state.step >= cfg.max_steps {
+                break Stop::MaxSteps;
+            }
+            let (epoch, j) = (state.step / per_epoch, state.step % per_epoch);
+            let order = epoch_order(self.train.len(), cfg.seed, epoch as u64);
+            let idx = &order[j * cfg.batch..(j + 1) * cfg.batch];
+            let (x0, cls) = self.train.batch(idx, Some(&mut rng), &adevice);
+            let t: Vec<f64> = (0..cfg.batch).map(|_| rng.uniform()).collect();
+            let l = loss(&self.model, self.frozen, x0, cls, &t, &mut rng, true);
+            let lv = l.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(l.backward(), &self.model);
+            self.model = optim.step(cfg.lr, self.model, grads);
+            self.ema = ema::update(self.ema, &self.model, cfg.ema_decay);
+            state.step += 1;
+            loss_sum += lv;
+            loss_n += 1;
+            let ips = ((state.step - last_eval) * cfg.batch) as f64 / seen_at.elapsed().as_secs_f64();
+            bar.set_position(state.step as u64);
+            bar.set_message(format!(
+                "loss {:.4} {:.1} img/s best val {:.4}",
+                loss_sum / loss_n as f64,
+                ips,
+                state.best_val
+            ));
+            let out_of_time = self.time_limit_s.is_some_and(|l| started.elapsed().as_secs_f64() >= l);
+            if state.step % cfg.eval_every == 0 || state.step == cfg.max_steps || out_of_time {
+                let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &self.device);
+                let (better, stop) = early_stop(&mut state.best_val, &mut state.bad_evals, val, cfg.patience);
+                if better {
+                    state.best_step = state.step;
+                    write_atomic(&self.dir.join("best.bpk"), &to_bytes(self.ema.clone(), false))?;
+                }
+                state.wall_s = wall0 + started.elapsed().as_secs_f64();
+                let row = LogRow {
+                    step: state.step,
+                    epoch: (state.step * cfg.batch) as f64 / self.train.len() as f64,
+                    train_loss: loss_sum / loss_n.max(1) as f64,
+                    val_loss: val,
+                    images_per_s: ips,
+                    wall_s: state.wall_s,
+                };
+                append_csv(&self.dir.join("log.csv"), &row)?;
+                state.log.push(row);
+                (loss_sum, loss_n, seen_at, last_eval) = (0.0, 0, Instant::now(), state.step);
+                state.noise = rng.state();
+                state.stopped_early = stop;
+                self.save(&state, &optim)?;
+                if stop {
+                    break Stop::EarlyStopping;
+                }
+                if out_of_time {
+                    break Stop::TimeLimit;
+                }
+            }
+        };
+        bar.finish_and_clear();
+        Ok((stop, state, self.ema))
+    }
+
+    fn save(&self, state: &TrainState, optim: &burn::optim::ModuleOptimizer) -> Result<(), WeightsError> {
+        let model = to_bytes(self.model.clone(), false);
+        let ema = to_bytes(self.ema.clone(), false);
+        let opt =
+            optim.into_bytes().map_err(|e| WeightsError::Format { name: "optimizer".into(), msg: e.to_string() })?;
+        checkpoint::save(&self.checkpoint_path(), state, &[&model, &ema, &opt])
+    }
+
+    /// Load `dir/checkpoint.bin` into this run's (freshly initialised) model and EMA.
+    pub fn resume(mut self) -> Result<(Self, TrainState, Vec<u8>), WeightsError> {
+        let (state, mut blobs): (TrainState, _) = checkpoint::load(&self.checkpoint_path(), 3)?;
+        let opt = blobs.pop().unwrap();
+        let ema = blobs.pop().unwrap();
+        let model = blobs.pop().unwrap();
+        self.model = load_bytes(self.model, &model, "checkpoint model", "this run's network")?;
+        self.ema = load_bytes(self.ema, &ema, "checkpoint EMA", "this run's network")?;
+        Ok((self, state, opt))
+    }
+}
+
+pub fn fresh_state(config: TrainConfig) -> TrainState {
+    TrainState {
+        noise: Noise::with_stream(config.seed, 1).state(),
+        config,
+        step: 0,
+        best_val: f64::INFINITY,
+        best_step: 0,
+        bad_evals: 0,
+        wall_s: 0.0,
+        log: Vec::new(),
+        stopped_early: false,
+    }
+}
+
+fn append_csv(path: &Path, r: &LogRow) -> Result<(), WeightsError> {
+    let err = |e: std::io::Error| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() };
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+    if new {
+        writeln!(f, "step,epoch,train_loss,val_loss,images_per_s,wall_s").map_err(err)?;
+    }
+    writeln!(f, "{},{:.4},{:.6},{:.6},{:.2},{:.1}", r.step, r.epoch, r.train_loss, r.val_loss, r.images_per_s, r.wall_s)
+        .map_err(err)
+}

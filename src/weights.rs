@@ -1,0 +1,216 @@
+//! Weights I/O: Burn `.bpk` (burnpack) records, optional f16, a SHA-256 per file, and a
+//! `manifest.json` that names each file's architecture so that loading can check it.
+
+use std::collections::BTreeMap;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::store::{DTypePolicy, ModuleRecord};
+use burn::tensor::{Bytes, DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
+
+pub const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("cannot read weights {path}: {msg}")]
+    Io { path: String, msg: String },
+    #[error("weights {name} are corrupt: SHA-256 is {got}, the manifest says {want}")]
+    Checksum { name: String, got: String, want: String },
+    #[error("weights {name} are not a valid .bpk record: {msg}")]
+    Format { name: String, msg: String },
+    #[error("weights {name} do not match the architecture {arch}: {msg}")]
+    Mismatch { name: String, arch: String, msg: String },
+    #[error("the weights manifest has no entry {0:?} (it has: {1})")]
+    Missing(String, String),
+    #[error("manifest entry {0:?} is a {1}, not a {2}")]
+    WrongKind(String, &'static str, &'static str),
+    #[error("invalid weights manifest: {0}")]
+    Manifest(String),
+}
+
+/// The architecture a weights file was saved from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Arch {
+    Unet { config: UNetConfig },
+    Layer { config: ClassLayerConfig },
+    Classifier { config: serde_json::Value },
+}
+
+impl Arch {
+    fn kind(&self) -> &'static str {
+        match self {
+            Arch::Unet { .. } => "U-Net",
+            Arch::Layer { .. } => "additional layer",
+            Arch::Classifier { .. } => "classifier",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub arch: Arch,
+}
+
+/// `weights/manifest.json`: entry name (`conditional`, `unconditional`, `layer`,
+/// `layer-residual`, `classifier`) → file, checksum, architecture.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub entries: BTreeMap<String, Entry>,
+}
+
+impl Manifest {
+    pub fn parse(json: &str) -> Result<Self, WeightsError> {
+        serde_json::from_str(json).map_err(|e| WeightsError::Manifest(e.to_string()))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serialises")
+    }
+
+    pub fn entry(&self, name: &str) -> Result<&Entry, WeightsError> {
+        self.entries.get(name).ok_or_else(|| {
+            WeightsError::Missing(name.into(), self.entries.keys().cloned().collect::<Vec<_>>().join(", "))
+        })
+    }
+
+    pub fn unet_config(&self, name: &str) -> Result<UNetConfig, WeightsError> {
+        match &self.entry(name)?.arch {
+            Arch::Unet { config } => Ok(config.clone()),
+            a => Err(WeightsError::WrongKind(name.into(), a.kind(), "U-Net")),
+        }
+    }
+
+    pub fn layer_config(&self, name: &str) -> Result<ClassLayerConfig, WeightsError> {
+        match &self.entry(name)?.arch {
+            Arch::Layer { config } => Ok(config.clone()),
+            a => Err(WeightsError::WrongKind(name.into(), a.kind(), "additional layer")),
+        }
+    }
+
+    /// Check `bytes` against the entry's SHA-256.
+    pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<(), WeightsError> {
+        let want = &self.entry(name)?.sha256;
+        let got = sha256_hex(bytes);
+        if &got != want {
+            return Err(WeightsError::Checksum { name: name.into(), got, want: want.clone() });
+        }
+        Ok(())
+    }
+
+    /// Load a U-Net entry from its (already read) bytes: checksum, then architecture.
+    pub fn load_unet(&self, name: &str, bytes: &[u8], device: &Device) -> Result<UNet, WeightsError> {
+        let config = self.unet_config(name)?;
+        self.verify(name, bytes)?;
+        let arch = format!("{config:?}");
+        load_bytes(config.init(device), bytes, name, &arch)
+    }
+
+    pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<ClassLayer, WeightsError> {
+        let config = self.layer_config(name)?;
+        self.verify(name, bytes)?;
+        let arch = format!("{config:?}");
+        load_bytes(config.init(device), bytes, name, &arch)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Casts every float parameter (f16 files are half the size; loading casts back).
+struct CastTo(DType);
+
+impl ModuleMapper for CastTo {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+/// Serialise a module as burnpack bytes, in f16 when `half`.
+pub fn to_bytes<M: Module>(module: M, half: bool) -> Vec<u8> {
+    let module = if half { module.map(&mut CastTo(DType::F16)) } else { module };
+    module.into_record().into_bytes().expect("burnpack serialisation").to_vec()
+}
+
+/// Load burnpack bytes into `module` (whose architecture they must match), casting to the
+/// module's dtype. `arch` describes the expected architecture for the error message.
+pub fn load_bytes<M: Module>(module: M, bytes: &[u8], name: &str, arch: &str) -> Result<M, WeightsError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| WeightsError::Format { name: name.into(), msg: e.to_string() })?
+        .with_dtype_policy(DTypePolicy::CastToModule);
+    module.try_load_record(record).map_err(|e| WeightsError::Mismatch {
+        name: name.into(),
+        arch: arch.into(),
+        msg: e.to_string(),
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod files {
+    use std::path::Path;
+
+    use super::*;
+
+    fn read(path: &Path) -> Result<Vec<u8>, WeightsError> {
+        std::fs::read(path).map_err(|e| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() })
+    }
+
+    impl Manifest {
+        /// Read `dir/manifest.json`.
+        pub fn read(dir: &Path) -> Result<Self, WeightsError> {
+            let bytes = read(&dir.join(MANIFEST))?;
+            Self::parse(&String::from_utf8_lossy(&bytes))
+        }
+
+        /// Write `dir/manifest.json` atomically.
+        pub fn write(&self, dir: &Path) -> Result<(), WeightsError> {
+            write_atomic(&dir.join(MANIFEST), self.to_json().as_bytes())
+        }
+
+        /// Read an entry's file from `dir` (checksum checked on load).
+        pub fn read_file(&self, dir: &Path, name: &str) -> Result<Vec<u8>, WeightsError> {
+            read(&dir.join(&self.entry(name)?.file))
+        }
+
+        /// Save `module` as `dir/<file>` and record it under `name`. Returns the SHA-256.
+        pub fn save<M: Module>(
+            &mut self,
+            dir: &Path,
+            name: &str,
+            file: &str,
+            arch: Arch,
+            module: M,
+            half: bool,
+        ) -> Result<String, WeightsError> {
+            let bytes = to_bytes(module, half);
+            write_atomic(&dir.join(file), &bytes)?;
+            let sha = sha256_hex(&bytes);
+            self.entries
+                .insert(name.into(), Entry { file: file.into(), sha256: sha.clone(), bytes: bytes.len() as u64, arch });
+            Ok(sha)
+        }
+    }
+
+    /// Write via a temporary file and rename, so a crash never leaves a half-written file.
+    pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+        let err = |e: std::io::Error| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use files::write_atomic;

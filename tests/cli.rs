@@ -1,0 +1,103 @@
+//! The `vdiff` binary end to end: files it writes, byte-identical reruns, clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vdiff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vdiff")).args(args).output().expect("run vdiff")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vdiff-cli-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    d
+}
+
+const TINY: [&str; 5] = ["--random-init", "--width", "8", "--levels", "3"];
+
+fn sample(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["sample", "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend(TINY);
+    args.extend(extra);
+    vdiff(&args)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn sample_writes_pngs_grid_and_manifest_byte_identically() {
+    let a = tmp("a");
+    let o = sample(&a, &["--sampler", "v2", "--n", "20", "--steps", "3", "--seed", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    for key in
+        ["model", "sampler", "n", "steps", "eta", "seed", "classes", "unet_rows", "wall_s", "backend", "weights_sha256"]
+    {
+        assert!(m.get(key).is_some(), "manifest lacks {key}");
+    }
+    assert_eq!(m["unet_rows"], 1 + 10 + 20);
+    let classes = m["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 20);
+    assert_eq!(classes[0], "airplane");
+    assert_eq!(classes[19], "truck");
+    assert!(a.join("airplane_0000.png").is_file() && a.join("truck_0019.png").is_file());
+    assert!(a.join("grid.png").is_file());
+
+    let b = tmp("b");
+    assert!(sample(&b, &["--sampler", "v2", "--n", "20", "--steps", "3", "--seed", "4"]).status.success());
+    for f in ["airplane_0000.png", "dog_0011.png", "grid.png"] {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+    let c = tmp("c");
+    assert!(sample(&c, &["--sampler", "v2", "--n", "20", "--steps", "3", "--seed", "5"]).status.success());
+    assert!(std::fs::read(a.join("grid.png")).unwrap() != std::fs::read(c.join("grid.png")).unwrap());
+    for d in [a, b, c] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}
+
+#[test]
+fn class_subset_and_ddim_models() {
+    let d = tmp("subset");
+    let o = sample(&d, &["--model", "conditional", "--n", "4", "--steps", "2", "--classes", "cat,ship"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["cat_0000.png", "cat_0001.png", "ship_0002.png", "ship_0003.png"] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    let u = tmp("uncond");
+    let o = sample(&u, &["--model", "unconditional", "--n", "2", "--steps", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(u.join("unconditional_0000.png").is_file());
+    std::fs::remove_dir_all(d).ok();
+    std::fs::remove_dir_all(u).ok();
+}
+
+#[test]
+fn bad_input_exits_nonzero_with_a_clear_message() {
+    let d = tmp("bad");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--classes", "airplane,kangaroo"], "kangaroo"),
+        (&["--n", "0"], "N must be"),
+        (&["--sampler", "v2", "--n", "7"], "multiple of 10"),
+        (&["--steps", "0"], "steps must be"),
+        (&["--eta", "2"], "eta"),
+    ];
+    for (extra, want) in cases {
+        let o = sample(&d, extra);
+        assert!(!o.status.success(), "{extra:?} succeeded");
+        assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
+    }
+    // Missing weights directory.
+    let o = vdiff(&["sample", "--out", d.to_str().unwrap(), "--weights", "/nonexistent/weights"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/weights"), "{}", stderr(&o));
+    // A weights directory whose file is corrupt.
+    let w = tmp("corrupt");
+    std::fs::create_dir_all(&w).unwrap();
+    let o = vdiff(&["sample", "--out", d.to_str().unwrap(), "--weights", w.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("manifest"), "{}", stderr(&o));
+    std::fs::remove_dir_all(w).ok();
+}

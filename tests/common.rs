@@ -1,0 +1,58 @@
+//! Deterministic dummy networks for the full-loop sampler tests (diffusers-style).
+#![allow(dead_code)]
+
+use burn::tensor::{Tensor, TensorData};
+use vdiff::burn;
+use vdiff::sampler::{Denoiser, Steer};
+
+/// `v = 0.3·x + 0.01·log_snr (+ 0.05·class when conditional)`.
+pub struct DummyUNet {
+    pub conditional: bool,
+}
+
+fn per_row(values: Vec<f32>, like: &Tensor<4>) -> Tensor<4> {
+    let b = values.len();
+    Tensor::<4>::from_data(TensorData::new(values, [b, 1, 1, 1]), &like.device())
+}
+
+impl Denoiser for DummyUNet {
+    fn velocity(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        let b = x.dims()[0];
+        let offs: Vec<f32> = (0..b)
+            .map(|i| 0.01 * log_snr as f32 + if self.conditional { 0.05 * classes[i] as f32 } else { 0.0 })
+            .collect();
+        let o = per_row(offs, &x);
+        x.clone() * 0.3 + o
+    }
+    fn is_conditional(&self) -> bool {
+        self.conditional
+    }
+}
+
+/// `steer(v, c) = 0.9·v + 0.02·(c + 1)`.
+pub struct DummyLayer;
+
+impl Steer for DummyLayer {
+    fn steer(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
+        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
+        v * 0.9 + o
+    }
+    fn fan_out(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
+        let [m, c, h, w] = v.dims();
+        let k = classes.len();
+        let rep = v.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w]);
+        let tiled: Vec<usize> = (0..m).flat_map(|_| classes.iter().copied()).collect();
+        self.steer(rep, &tiled)
+    }
+}
+
+pub fn to_vec(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// Order-sensitive checksum rounded so float noise in the last bits does not matter.
+pub fn checksum(v: &[f32]) -> (f64, f64) {
+    let sum: f64 = v.iter().map(|&x| x as f64).sum();
+    let weighted: f64 = v.iter().enumerate().map(|(i, &x)| x as f64 * ((i % 97) as f64 + 1.0)).sum();
+    ((sum * 1e3).round() / 1e3, (weighted * 1e2).round() / 1e2)
+}

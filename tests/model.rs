@@ -1,0 +1,121 @@
+//! Shapes of the networks, `.bpk` round trips and architecture checks.
+
+use vdiff::burn::tensor::{Device, Int, Tensor, TensorData};
+use vdiff::model::{ClassLayerConfig, UNetConfig};
+use vdiff::noise::Noise;
+use vdiff::weights::{load_bytes, to_bytes, Arch, Manifest, WeightsError};
+
+fn small(conditional: bool) -> UNetConfig {
+    UNetConfig::new().with_width(8).with_levels(3).with_conditional(conditional)
+}
+
+fn inputs(b: usize, device: &Device) -> (Tensor<4>, Tensor<1>, Tensor<1, Int>) {
+    let x = Noise::new(3).normal_tensor([b, 3, 32, 32], device);
+    let ls = Tensor::<1>::from_data(TensorData::new(vec![-3.0f32, 0.5, 4.0][..b].to_vec(), [b]), device);
+    let c = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 4, 9][..b].to_vec(), [b]), device);
+    (x, ls, c)
+}
+
+fn vec4(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn unet_shapes_conditional_and_unconditional() {
+    let device = Device::flex();
+    for levels in [2, 3, 4] {
+        for cond in [false, true] {
+            let net = small(cond).with_levels(levels).init(&device);
+            let (x, ls, c) = inputs(3, &device);
+            let y = net.forward(x, ls, cond.then_some(c));
+            assert_eq!(y.dims(), [3, 3, 32, 32], "levels={levels} cond={cond}");
+            assert!(vec4(y).iter().all(|v| v.is_finite()));
+        }
+    }
+}
+
+#[test]
+fn class_layer_shapes_and_fan_out() {
+    let device = Device::flex();
+    for residual in [false, true] {
+        let layer = ClassLayerConfig::new().with_residual(residual).init(&device);
+        let (x, _, c) = inputs(3, &device);
+        let y = layer.forward(x.clone(), c);
+        assert_eq!(y.dims(), [3, 3, 32, 32]);
+        if !residual {
+            assert!(vec4(y.clone()).iter().all(|&v| v >= 0.0), "faithful variant ends in ReLU");
+        }
+        let f = layer.fan_out(x.clone().narrow(0, 0, 2), &[1, 5, 7]);
+        assert_eq!(f.dims(), [6, 3, 32, 32]);
+        // Row r·k + j of the fan-out is row r steered to class j: same as forward.
+        let direct =
+            layer.forward(x.narrow(0, 1, 1), Tensor::<1, Int>::from_data(TensorData::new(vec![7i64], [1]), &device));
+        let a = vec4(f.narrow(0, 5, 1));
+        let b = vec4(direct);
+        assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
+    }
+}
+
+#[test]
+fn per_class_linear_uses_each_rows_class() {
+    let device = Device::flex();
+    let layer = ClassLayerConfig::new().with_residual(true).init(&device);
+    let (x, _, _) = inputs(1, &device);
+    let x2 = x.clone().repeat_dim(0, 2);
+    let c = Tensor::<1, Int>::from_data(TensorData::new(vec![2i64, 3], [2]), &device);
+    let y = vec4(layer.forward(x2, c));
+    assert_ne!(y[..3072], y[3072..], "different classes must steer differently");
+}
+
+#[test]
+fn bpk_round_trip_is_exact_and_f16_is_close() {
+    let device = Device::flex();
+    let net = small(true).init(&device);
+    let (x, ls, c) = inputs(2, &device);
+    let want = vec4(net.forward(x.clone(), ls.clone(), Some(c.clone())));
+    let bytes = to_bytes(net.clone(), false);
+    let back = load_bytes(small(true).init(&device), &bytes, "t", "small").unwrap();
+    assert_eq!(vec4(back.forward(x.clone(), ls.clone(), Some(c.clone()))), want);
+
+    let half = to_bytes(net, true);
+    assert!(half.len() < bytes.len() * 6 / 10, "f16 file is about half the size");
+    let back = load_bytes(small(true).init(&device), &half, "t", "small").unwrap();
+    let got = vec4(back.forward(x, ls, Some(c)));
+    let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(err < 0.05, "f16 error {err}");
+}
+
+#[test]
+fn mismatched_architecture_fails_clearly() {
+    let device = Device::flex();
+    let bytes = to_bytes(small(false).init(&device), false);
+    let err = load_bytes(small(false).with_width(16).init(&device), &bytes, "unconditional", "width 16").unwrap_err();
+    assert!(matches!(err, WeightsError::Mismatch { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains("unconditional") && msg.contains("width 16"), "{msg}");
+    // A conditional U-Net needs class_embed, which an unconditional record lacks.
+    assert!(load_bytes(small(true).init(&device), &bytes, "x", "cond").is_err());
+    // Garbage is a format error, not a panic.
+    assert!(matches!(load_bytes(small(false).init(&device), b"not a bpk", "x", "y"), Err(WeightsError::Format { .. })));
+}
+
+#[test]
+fn manifest_checks_sha256_and_kind() {
+    let device = Device::flex();
+    let dir = std::env::temp_dir().join(format!("vdiff-manifest-{}", std::process::id()));
+    let mut m = Manifest::default();
+    let config = small(false);
+    let sha = m
+        .save(&dir, "unconditional", "u.bpk", Arch::Unet { config: config.clone() }, config.init(&device), true)
+        .unwrap();
+    m.write(&dir).unwrap();
+    let m = Manifest::read(&dir).unwrap();
+    let mut bytes = m.read_file(&dir, "unconditional").unwrap();
+    assert_eq!(vdiff::weights::sha256_hex(&bytes), sha);
+    assert!(m.load_unet("unconditional", &bytes, &device).is_ok());
+    bytes[100] ^= 1;
+    assert!(matches!(m.load_unet("unconditional", &bytes, &device), Err(WeightsError::Checksum { .. })));
+    assert!(matches!(m.load_layer("unconditional", &bytes, &device), Err(WeightsError::WrongKind(..))));
+    assert!(matches!(m.entry("layer"), Err(WeightsError::Missing(..))));
+    std::fs::remove_dir_all(dir).ok();
+}

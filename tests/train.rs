@@ -1,0 +1,238 @@
+//! Training (feature `train`): the CIFAR reader, overfitting, exact resume, early stopping,
+//! and the trained-weights → `sample` path.
+#![cfg(feature = "train")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vdiff::burn::module::Module;
+use vdiff::burn::tensor::Device;
+use vdiff::model::UNetConfig;
+use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
+use vdiff::train::trainer::{early_stop, fresh_state, validate, Run, Stop, TrainConfig};
+use vdiff::weights::to_bytes;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vdiff-train-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `n` records in the official format: smooth colour patterns that depend on the label.
+fn records(n: usize, seed: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n * RECORD);
+    for i in 0..n {
+        let label = (i % 10) as u8;
+        out.push(label);
+        for c in 0..3 {
+            for p in 0..1024 {
+                let (y, x) = (p / 32, p % 32);
+                let v =
+                    (label as usize * 23 + c * 60 + (x * (c + 1) + y * (label as usize % 3 + 1)) * 3 + seed as usize)
+                        % 256;
+                out.push(v as u8);
+            }
+        }
+    }
+    out
+}
+
+fn dataset(dir: &Path, per_file: usize) {
+    for (k, f) in TRAIN_FILES.iter().enumerate() {
+        std::fs::write(dir.join(f), records(per_file, k as u8)).unwrap();
+    }
+    std::fs::write(dir.join(TEST_FILE), records(per_file, 9)).unwrap();
+}
+
+#[test]
+fn reader_round_trips_and_rejects_bad_files() {
+    let d = tmp("reader");
+    let bytes = records(12, 1);
+    std::fs::write(d.join("x.bin"), &bytes).unwrap();
+    let c = Cifar::read_file(&d.join("x.bin")).unwrap();
+    assert_eq!(c.len(), 12);
+    assert_eq!(c.labels[..3], [0, 1, 2]);
+    assert_eq!(c.images[..3072], bytes[1..RECORD]);
+
+    std::fs::write(d.join("short.bin"), &bytes[..RECORD * 2 + 100]).unwrap();
+    let e = Cifar::read_file(&d.join("short.bin")).unwrap_err().to_string();
+    assert!(e.contains("short.bin") && e.contains("3073"), "{e}");
+
+    let mut bad = bytes.clone();
+    bad[RECORD * 3] = 10;
+    std::fs::write(d.join("label.bin"), &bad).unwrap();
+    let e = Cifar::read_file(&d.join("label.bin")).unwrap_err().to_string();
+    assert!(e.contains("label.bin") && e.contains("record 3") && e.contains("10"), "{e}");
+
+    let e = Cifar::load(&d, true).unwrap_err().to_string();
+    assert!(e.contains("data_batch_1.bin"), "{e}");
+    std::fs::remove_dir_all(d).ok();
+}
+
+#[test]
+fn flips_mirror_rows() {
+    let c = Cifar::parse(&records(1, 0), "t").unwrap();
+    let device = Device::flex();
+    let mut rng = vdiff::noise::Noise::new(0);
+    // Draw until a flip happens, then compare with the unflipped image.
+    let plain = c.batch(&[0], None, &device).0.into_data().try_to_vec::<f32>().unwrap();
+    let flipped = loop {
+        let v = c.batch(&[0], Some(&mut rng), &device).0.into_data().try_to_vec::<f32>().unwrap();
+        if v != plain {
+            break v;
+        }
+    };
+    for x in 0..32 {
+        assert_eq!(flipped[x], plain[31 - x]);
+    }
+}
+
+fn cfg(steps: usize, eval_every: usize) -> TrainConfig {
+    TrainConfig {
+        batch: 8,
+        lr: 2e-3,
+        ema_decay: 0.9,
+        seed: 3,
+        eval_every,
+        patience: 100,
+        val_images: 16,
+        max_steps: steps,
+    }
+}
+
+fn tiny() -> UNetConfig {
+    UNetConfig::new().with_width(8).with_levels(2).with_conditional(true)
+}
+
+fn run<'a>(dir: &Path, train: &'a Cifar, device: &Device, model: &vdiff::model::UNet) -> Run<'a, vdiff::model::UNet> {
+    let model = model.clone();
+    let ema = model.valid();
+    Run {
+        model,
+        ema,
+        frozen: None,
+        train,
+        val: train,
+        dir: dir.into(),
+        device: device.clone(),
+        quiet: true,
+        time_limit_s: None,
+    }
+}
+
+#[test]
+fn overfits_sixteen_images() {
+    let d = tmp("overfit");
+    let train = Cifar::parse(&records(16, 2), "t").unwrap();
+    let device = Device::flex();
+    let r = run(&d, &train, &device, &tiny().init(&device.clone().autodiff()));
+    let before = validate(&r.model.valid(), None, &train, 16, &device);
+    let c = TrainConfig { ema_decay: 0.0, ..cfg(150, 150) };
+    let (stop, state, ema) = r.train(fresh_state(c), None).unwrap();
+    assert_eq!(stop, Stop::MaxSteps);
+    let after = validate(&ema, None, &train, 16, &device);
+    assert!(after < before / 2.0, "loss {before} → {after}: expected at least a 2× drop in 150 steps");
+    assert_eq!(state.log.len(), 1);
+    assert!(d.join("log.csv").is_file() && d.join("best.bpk").is_file());
+    std::fs::remove_dir_all(d).ok();
+}
+
+#[test]
+fn resume_gives_identical_weights() {
+    let train = Cifar::parse(&records(32, 4), "t").unwrap();
+    let device = Device::flex();
+    let init = tiny().init(&device.clone().autodiff());
+    let a = tmp("resume-a");
+    let (_, _, ema_a) = run(&a, &train, &device, &init).train(fresh_state(cfg(8, 4)), None).unwrap();
+
+    let b = tmp("resume-b");
+    let (_, half, _) = run(&b, &train, &device, &init).train(fresh_state(cfg(4, 4)), None).unwrap();
+    assert_eq!(half.step, 4);
+    // A new process: fresh networks, everything else from the checkpoint.
+    let (r, mut state, optim) = run(&b, &train, &device, &tiny().init(&device.clone().autodiff())).resume().unwrap();
+    state.config.max_steps = 8;
+    let (_, state, ema_b) = r.train(state, Some(optim)).unwrap();
+    assert_eq!(state.step, 8);
+    assert_eq!(to_bytes(ema_a, false), to_bytes(ema_b, false), "resumed run differs");
+    std::fs::remove_dir_all(a).ok();
+    std::fs::remove_dir_all(b).ok();
+}
+
+#[test]
+fn early_stopping_stops_when_validation_stalls() {
+    let (mut best, mut bad) = (f64::INFINITY, 0);
+    let vals = [1.0, 0.8, 0.7, 0.71, 0.69, 0.75, 0.72, 0.70, 0.9];
+    let mut stopped_at = None;
+    for (i, v) in vals.iter().enumerate() {
+        let (_, stop) = early_stop(&mut best, &mut bad, *v, 3);
+        if stop {
+            stopped_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(stopped_at, Some(7), "3 evaluations without beating 0.69");
+    assert_eq!(best, 0.69);
+}
+
+#[test]
+fn trained_weights_load_into_sample() {
+    let d = tmp("export");
+    dataset(&d, 20);
+    let bin = env!("CARGO_BIN_EXE_vdiff");
+    let (run_dir, out) = (d.join("run"), d.join("weights"));
+    let o = Command::new(bin)
+        .args(["train", "unet", "--unconditional", "--width", "8", "--levels", "2", "--batch", "4"])
+        .args(["--max-steps", "3", "--eval-every", "3", "--val-images", "8", "--quiet", "--device", "flex"])
+        .arg("--data")
+        .arg(&d)
+        .arg("--run")
+        .arg(&run_dir)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("unet-unconditional.bpk").is_file());
+    let o = Command::new(bin)
+        .args([
+            "train",
+            "add-net",
+            "--batch",
+            "4",
+            "--max-steps",
+            "2",
+            "--eval-every",
+            "2",
+            "--val-images",
+            "8",
+            "--quiet",
+            "--device",
+            "flex",
+        ])
+        .arg("--unet")
+        .arg(&out)
+        .arg("--data")
+        .arg(&d)
+        .arg("--run")
+        .arg(d.join("run-layer"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = d.join("samples");
+    let o = Command::new(bin)
+        .args(["sample", "--sampler", "v2", "--n", "10", "--steps", "2", "--quiet"])
+        .arg("--weights")
+        .arg(&out)
+        .arg("--out")
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["classes"].as_array().unwrap().len(), 10);
+    assert!(m["weights_sha256"]["unconditional"].as_str().unwrap().len() == 64);
+    std::fs::remove_dir_all(d).ok();
+}
