@@ -1,6 +1,7 @@
 //! Choosing the backend: wgpu (Vulkan/Metal/DX12 natively, WebGPU in the browser) or Flex
 //! (CPU). The only place that names backends.
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 

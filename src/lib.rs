@@ -20,3 +20,6 @@ pub use burn;
 
 #[cfg(all(feature = "train", not(target_arch = "wasm32")))]
 pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

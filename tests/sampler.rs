@@ -175,3 +175,21 @@ fn subset_of_classes_splits_n_evenly() {
     // fan-out 2 classes, then m = 6 = [3, 2]: 1 + 2 + 6 rows.
     assert_eq!(rows, 1 + 2 + 6);
 }
+
+#[test]
+fn share_link_round_trips_the_config() {
+    let c = SampleConfig {
+        model: ModelKind::Unconditional,
+        sampler: Method::V2,
+        n: 30,
+        classes: vec![1, 4, 9],
+        steps: 6,
+        eta: 0.5,
+        seed: 12345,
+        w: 0.02,
+    };
+    let link = c.to_fragment();
+    assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
+    assert!(SampleConfig::from_fragment("sampler=v9").is_err());
+    assert!(SampleConfig::from_fragment("n=ten").is_err());
+}

@@ -64,10 +64,19 @@ pub struct SampleArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Take every sampling setting from a page share link (its `#…` fragment or the whole URL).
+    #[arg(long)]
+    pub link: Option<String>,
 }
 
 impl SampleArgs {
     pub fn config(&self) -> anyhow::Result<SampleConfig> {
+        if let Some(link) = &self.link {
+            let fragment = link.rsplit_once('#').map_or(link.as_str(), |(_, f)| f);
+            let cfg = SampleConfig::from_fragment(fragment)?;
+            cfg.validate()?;
+            return Ok(cfg);
+        }
         let classes = match &self.classes {
             Some(s) => parse_classes(s)?,
             None => (0..CLASS_NAMES.len()).collect(),
@@ -122,7 +131,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     }
     write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png())?;
     let manifest = json!({
-        "model": if cfg.sampler == Method::Ddim { format!("{:?}", cfg.model).to_lowercase() } else { "unconditional+layer".into() },
+        "model": if cfg.sampler == Method::Ddim { cfg.model.name() } else { "unconditional+layer" },
         "sampler": cfg.sampler,
         "n": cfg.n,
         "steps": cfg.steps,
@@ -138,6 +147,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
         "backend": a.backend.name(),
         "weights_sha256": loaded.sha256,
         "config": cfg,
+        "share_link": format!("#{}", cfg.to_fragment()),
     });
     write_atomic(&a.out.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());

@@ -46,6 +46,25 @@ pub enum Method {
     V2,
 }
 
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Conditional => "conditional",
+            ModelKind::Unconditional => "unconditional",
+        }
+    }
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ddim => "ddim",
+            Method::V1 => "v1",
+            Method::V2 => "v2",
+        }
+    }
+}
+
 /// Everything that determines a set of images (with the weights): one struct for the CLI, the
 /// page and its share link.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,6 +117,8 @@ pub enum SampleError {
         "v2 needs at least {need} steps for N = {n} (1 class fan-out step + {factors:?} factor steps); got {steps}"
     )]
     V2TooFewSteps { n: usize, steps: usize, need: usize, factors: Vec<usize> },
+    #[error("invalid share link setting {0}")]
+    BadLink(String),
     #[error("initial noise has shape {0:?}, the sampler needs [{1}, 3, 32, 32]")]
     BadNoise(Vec<usize>, usize),
     #[error("{0} needs the additional layer, but none was loaded")]
@@ -180,6 +201,58 @@ impl SampleConfig {
         } else {
             vec!["unconditional"; self.n]
         }
+    }
+
+    /// The share-link form, e.g. `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01`
+    /// (the page puts it in the URL fragment).
+    pub fn to_fragment(&self) -> String {
+        let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
+        format!(
+            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}",
+            self.model.name(),
+            self.sampler.name(),
+            self.n,
+            classes.join(","),
+            self.steps,
+            self.eta,
+            self.seed,
+            self.w
+        )
+    }
+
+    /// Parse [`to_fragment`](Self::to_fragment)'s form (a leading `#` is ignored; missing keys
+    /// keep their defaults; unknown keys such as `weights=` are left to the caller).
+    pub fn from_fragment(s: &str) -> Result<Self, SampleError> {
+        let mut c = SampleConfig::default();
+        let bad = |k: &str, v: &str| SampleError::BadLink(format!("{k}={v}"));
+        for pair in s.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "model" => {
+                    c.model = match v {
+                        "conditional" => ModelKind::Conditional,
+                        "unconditional" => ModelKind::Unconditional,
+                        _ => return Err(bad(k, v)),
+                    }
+                }
+                "sampler" => {
+                    c.sampler = match v {
+                        "ddim" => Method::Ddim,
+                        "v1" => Method::V1,
+                        "v2" => Method::V2,
+                        _ => return Err(bad(k, v)),
+                    }
+                }
+                "n" => c.n = v.parse().map_err(|_| bad(k, v))?,
+                "classes" => c.classes = parse_classes(v)?,
+                "steps" => c.steps = v.parse().map_err(|_| bad(k, v))?,
+                "eta" => c.eta = v.parse().map_err(|_| bad(k, v))?,
+                "seed" => c.seed = v.parse().map_err(|_| bad(k, v))?,
+                "w" => c.w = v.parse().map_err(|_| bad(k, v))?,
+                _ => {}
+            }
+        }
+        Ok(c)
     }
 
     /// U-Net rows this config evaluates (v2 fewer than `n · steps`).

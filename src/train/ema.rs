@@ -37,3 +37,10 @@ pub fn update<M: Module>(ema: M, model: &M, decay: f64) -> M {
     model.visit(&mut c);
     ema.map(&mut Blend { new: c.0.into_iter(), decay })
 }
+
+/// The decay used at `step`: `min(decay, (1 + step) / (10 + step))`, so that the average is
+/// not dominated by the random initial weights in short (CPU) runs; the notebook's own warm-up
+/// (0.95 for the first epochs) serves the same purpose.
+pub fn warmup_decay(decay: f64, step: usize) -> f64 {
+    decay.min((1.0 + step as f64) / (10.0 + step as f64))
+}

@@ -234,7 +234,7 @@ impl<M: Trainable> Run<'_, M> {
             let lv = l.clone().into_scalar::<f32>() as f64;
             let grads = GradientsParams::from_grads(l.backward(), &self.model);
             self.model = optim.step(cfg.lr, self.model, grads);
-            self.ema = ema::update(self.ema, &self.model, cfg.ema_decay);
+            self.ema = ema::update(self.ema, &self.model, ema::warmup_decay(cfg.ema_decay, state.step));
             state.step += 1;
             loss_sum += lv;
             loss_n += 1;

@@ -1,0 +1,264 @@
+//! The page's wasm-bindgen surface — the only file that knows JavaScript.
+//!
+//! JS fetches the weights (progress, Cache API) and drives the loop; everything else happens
+//! here: backend choice (WebGPU, or Flex compiled to wasm), checksum and architecture checks,
+//! sampling one step at a time with one async readback per step, the labelled grid PNG.
+
+use std::collections::HashMap;
+
+use burn::tensor::{Device, Tensor};
+use wasm_bindgen::prelude::*;
+
+use crate::image::{encode_png, labelled_grid};
+use crate::model::{ClassLayer, UNet};
+use crate::sampler::{to_rgb8, Method, ModelKind, Nets, SampleConfig, Sampling, Steer, CLASS_NAMES};
+use crate::weights::Manifest;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// What WebGPU init found, as JSON: `{"ok": true, "adapter": "...", "software": true}` or
+/// `{"ok": false, "error": "..."}`. Initialises once per page; later calls repeat the answer.
+#[wasm_bindgen]
+pub async fn init_webgpu() -> String {
+    thread_local! {
+        static ANSWER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(a) = ANSWER.with(|a| a.borrow().clone()) {
+        return a;
+    }
+    let answer = match Device::wgpu_options().init_with_setup_async().await {
+        Ok((_, setup)) => {
+            let info = setup.adapter.get_info();
+            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+            serde_json::json!({
+                "ok": true,
+                "adapter": format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type),
+                "software": software,
+            })
+        }
+        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
+    }
+    .to_string();
+    ANSWER.with(|a| *a.borrow_mut() = Some(answer.clone()));
+    answer
+}
+
+enum Net {
+    UNet(&'static UNet),
+    Layer(&'static ClassLayer),
+}
+
+/// Networks on one backend, loaded from the weights manifest.
+#[wasm_bindgen]
+pub struct Engine {
+    device: Device,
+    backend: String,
+    manifest: Manifest,
+    nets: HashMap<String, Net>,
+}
+
+/// Manifest entries a config needs, in load order.
+fn entries_for(cfg: &SampleConfig, layer: &str) -> Vec<String> {
+    match (cfg.sampler, cfg.model) {
+        (Method::Ddim, ModelKind::Conditional) => vec!["conditional".into()],
+        (Method::Ddim, ModelKind::Unconditional) => vec!["unconditional".into()],
+        _ => vec!["unconditional".into(), layer.into()],
+    }
+}
+
+fn parse_config(json: &str) -> Result<SampleConfig, JsError> {
+    let cfg: SampleConfig = serde_json::from_str(json).map_err(js_err)?;
+    cfg.validate().map_err(js_err)?;
+    Ok(cfg)
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// `backend`: "webgpu" (after [`init_webgpu`] succeeded) or "cpu" (Flex in wasm).
+    #[wasm_bindgen(constructor)]
+    pub fn new(backend: &str, manifest_json: &str) -> Result<Engine, JsError> {
+        let device = match backend {
+            "webgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            "cpu" => Device::flex(),
+            other => return Err(js_err(format!("unknown backend {other:?}"))),
+        };
+        Ok(Engine {
+            device,
+            backend: backend.into(),
+            manifest: Manifest::parse(manifest_json).map_err(js_err)?,
+            nets: HashMap::new(),
+        })
+    }
+
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// JSON list of the manifest entries `config_json` needs that are not loaded yet, each
+    /// `{"name", "file", "bytes", "sha256"}`.
+    pub fn missing(&self, config_json: &str, layer: &str) -> Result<String, JsError> {
+        let cfg = parse_config(config_json)?;
+        let mut out = Vec::new();
+        for name in entries_for(&cfg, layer) {
+            if !self.nets.contains_key(&name) {
+                let e = self.manifest.entry(&name).map_err(js_err)?;
+                out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
+            }
+        }
+        Ok(serde_json::Value::Array(out).to_string())
+    }
+
+    /// Check `bytes` against the manifest (SHA-256, architecture) and keep the network.
+    pub fn load(&mut self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
+        // Networks live as long as the page; leaking gives the sampler its `'static` borrow.
+        let net = if name.starts_with("layer") {
+            Net::Layer(Box::leak(Box::new(self.manifest.load_layer(name, bytes, &self.device).map_err(js_err)?)))
+        } else {
+            Net::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
+        };
+        self.nets.insert(name.into(), net);
+        Ok(())
+    }
+
+    /// Start a run; every network it needs must be loaded.
+    pub fn start(&self, config_json: &str, layer: &str) -> Result<Run, JsError> {
+        let cfg = parse_config(config_json)?;
+        let names = entries_for(&cfg, layer);
+        let unet = match self.nets.get(&names[0]) {
+            Some(Net::UNet(u)) => *u,
+            _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),
+        };
+        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.nets.get(n)) {
+            None => None,
+            Some(Some(Net::Layer(l))) => Some(*l),
+            Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
+        };
+        let sampling = Sampling::new(&cfg, Nets { unet, layer }, &self.device).map_err(js_err)?;
+        Ok(Run { sampling: Some(sampling), cfg, info: String::new() })
+    }
+
+    /// Run one U-Net forward on one image and read it back: compiles the shaders while the
+    /// remaining weights download. The promise holds no borrow of the engine, so weights can
+    /// load meanwhile.
+    pub fn warm_up(&self, name: &str) -> Result<js_sys::Promise, JsError> {
+        let Some(Net::UNet(u)) = self.nets.get(name) else { return Err(js_err(format!("{name} is not loaded"))) };
+        let (unet, device): (&'static UNet, Device) = (u, self.device.clone());
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
+            let v = crate::sampler::Denoiser::velocity(unet, x, 0.0, &[0]);
+            v.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+}
+
+/// A sampling run the page advances with [`Run::step`].
+#[wasm_bindgen]
+pub struct Run {
+    sampling: Option<Sampling<'static>>,
+    cfg: SampleConfig,
+    info: String,
+}
+
+#[wasm_bindgen]
+impl Run {
+    /// One step. Returns the predicted x̂₀ of every current row as RGB bytes (32·32·3 per row)
+    /// for the live preview, or `undefined` when the run is done.
+    pub async fn step(&mut self) -> Result<Option<Vec<u8>>, JsError> {
+        let s = self.sampling.as_mut().ok_or_else(|| js_err("run finished"))?;
+        let (pred, info) = match s.step() {
+            None => return Ok(None),
+            Some(i) => {
+                let labels: Vec<&str> =
+                    i.classes.map(|c| c.iter().map(|&c| CLASS_NAMES[c]).collect()).unwrap_or_default();
+                let info = serde_json::json!({"i": i.i, "steps": i.steps, "t": i.t, "unet_rows": i.unet_rows, "rows": i.pred.dims()[0], "labels": labels});
+                (i.pred.clone(), info.to_string())
+            }
+        };
+        self.info = info;
+        let rows = pred.dims()[0];
+        let data = pred.into_data_async().await.map_err(js_err)?;
+        Ok(Some(to_rgb8(&data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?, rows).concat()))
+    }
+
+    /// JSON about the last step: `i`, `steps`, `t`, `unet_rows`, `rows`, `labels`.
+    pub fn info(&self) -> String {
+        self.info.clone()
+    }
+
+    /// The final images (class order), after the last step.
+    pub async fn finish(&mut self) -> Result<Output, JsError> {
+        let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
+        let out = s.finish();
+        let data = out.images.into_data_async().await.map_err(js_err)?;
+        let rgb = to_rgb8(&data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?, self.cfg.n);
+        Ok(Output { rgb, labels: self.cfg.image_labels(), unet_rows: out.unet_rows })
+    }
+}
+
+/// Generated images.
+#[wasm_bindgen]
+pub struct Output {
+    rgb: Vec<Vec<u8>>,
+    labels: Vec<&'static str>,
+    unet_rows: usize,
+}
+
+#[wasm_bindgen]
+impl Output {
+    /// RGB bytes, 32·32·3 per image.
+    pub fn rgb(&self) -> Vec<u8> {
+        self.rgb.concat()
+    }
+
+    /// JSON list of each image's class name.
+    pub fn labels(&self) -> String {
+        serde_json::to_string(&self.labels).unwrap()
+    }
+
+    pub fn unet_rows(&self) -> usize {
+        self.unet_rows
+    }
+
+    /// The labelled grid as PNG bytes (the same picture as the CLI's grid.png).
+    pub fn grid_png(&self) -> Vec<u8> {
+        labelled_grid(&self.rgb, &self.labels).png()
+    }
+
+    /// One image as PNG bytes.
+    pub fn png(&self, i: usize) -> Vec<u8> {
+        encode_png(&self.rgb[i], 32, 32)
+    }
+}
+
+/// The share-link fragment of a config (JSON) — same format as the CLI's `--link`.
+#[wasm_bindgen]
+pub fn config_to_fragment(config_json: &str) -> Result<String, JsError> {
+    Ok(serde_json::from_str::<SampleConfig>(config_json).map_err(js_err)?.to_fragment())
+}
+
+/// The config (JSON) of a share-link fragment.
+#[wasm_bindgen]
+pub fn config_from_fragment(fragment: &str) -> Result<String, JsError> {
+    Ok(serde_json::to_string(&SampleConfig::from_fragment(fragment).map_err(js_err)?).unwrap())
+}
+
+/// Validate a config (JSON) without running it; the error text explains what is wrong.
+#[wasm_bindgen]
+pub fn check_config(config_json: &str) -> Result<(), JsError> {
+    parse_config(config_json).map(|_| ())
+}
+
+/// The v2 row count and ddim row count for a config, JSON `{"rows": .., "ddim_rows": ..}`.
+#[wasm_bindgen]
+pub fn row_counts(config_json: &str) -> Result<String, JsError> {
+    let cfg = parse_config(config_json)?;
+    Ok(serde_json::json!({"rows": cfg.unet_rows(), "ddim_rows": cfg.n * cfg.steps}).to_string())
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""End-to-end test of the built page (dist/) in a real headless Chromium over WebDriver.
+
+Serves dist/ on 127.0.0.1, loads the page, generates (small N and steps), checks that N images
+with non-constant pixels and the time/rows figures appear, saves a screenshot, reloads the share
+link and checks the settings come back, and checks that N = 7 with v2 shows the error.
+"""
+import functools
+import http.server
+import os
+import socketserver
+import sys
+import tempfile
+import threading
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DIST = os.path.join(ROOT, "dist")
+SHOTS = os.environ.get("VDIFF_SCREENSHOTS", os.path.join(ROOT, "target-e2e"))
+TIMEOUT = float(os.environ.get("VDIFF_E2E_TIMEOUT", "600"))
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
+
+    def log_message(self, *args):
+        pass
+
+
+def serve():
+    handler = functools.partial(Quiet, directory=DIST)
+    httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def browser():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--window-size=1200,1400", f"--user-data-dir={tempfile.mkdtemp()}"]:
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def wait(pred, what, timeout=TIMEOUT):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def set_value(d, el_id, value):
+    el = d.find_element(By.ID, el_id)
+    el.clear()
+    el.send_keys(str(value))
+
+
+def error_text(d):
+    return d.find_element(By.ID, "error").text
+
+
+def main():
+    assert os.path.isfile(os.path.join(DIST, "index.html")), "build the page first (scripts/build-page.sh)"
+    os.makedirs(SHOTS, exist_ok=True)
+    httpd, url = serve()
+    d = browser()
+    try:
+        d.get(url)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load its weights")
+        assert not error_text(d), f"page error after load: {error_text(d)}"
+        print("backend:", d.find_element(By.ID, "backend-status").text)
+
+        # Generate: v2, 10 images, 2 steps.
+        Select(d.find_element(By.ID, "method")).select_by_value("unconditional/v2")
+        set_value(d, "n", 10)
+        set_value(d, "steps", 2)
+        set_value(d, "seed", 3)
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10 or error_text(d), "the grid")
+        assert not error_text(d), error_text(d)
+        spreads = d.execute_script("""
+            return [...document.querySelectorAll('#grid canvas.sample')].map(c => {
+              const p = c.getContext('2d').getImageData(0, 0, 32, 32).data;
+              let lo = 255, hi = 0;
+              for (let i = 0; i < p.length; i += 4) { lo = Math.min(lo, p[i], p[i+1], p[i+2]); hi = Math.max(hi, p[i], p[i+1], p[i+2]); }
+              return hi - lo; });""")
+        assert len(spreads) == 10 and all(s > 0 for s in spreads), f"constant images: {spreads}"
+        labels = [r.get_attribute("data-label") for r in d.find_elements(By.CSS_SELECTOR, "#grid .class-row")]
+        assert len(labels) == 10 and labels[0] == "airplane", labels
+        assert d.find_element(By.ID, "stat-rows").text == "11", d.find_element(By.ID, "stats").text
+        assert d.find_element(By.ID, "stat-time").text.endswith(" s")
+        d.save_screenshot(os.path.join(SHOTS, "page.png"))
+        first = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+
+        # The share link reproduces settings and images.
+        link = d.find_element(By.ID, "share").get_attribute("href")
+        assert "sampler=v2" in link and "n=10" in link and "weights=" in link, link
+        d.get("about:blank")
+        d.get(link)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
+        assert d.find_element(By.ID, "method").get_attribute("value") == "unconditional/v2"
+        assert d.find_element(By.ID, "n").get_attribute("value") == "10"
+        assert d.find_element(By.ID, "steps").get_attribute("value") == "2"
+        assert d.find_element(By.ID, "seed").get_attribute("value") == "3"
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
+        again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+        assert again == first, "the share link did not reproduce the images"
+
+        # N = 7 with v2 is refused with an explanation.
+        set_value(d, "n", 7)
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: "multiple of 10" in error_text(d), "the N = 7 error")
+        print("e2e: ok —", error_text(d))
+    finally:
+        d.quit()
+        httpd.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): the page's code on WebGPU.
+//! Run by scripts/browser-tests.sh; a WebGPU adapter must exist (SwiftShader here) — no skip.
+#![cfg(target_arch = "wasm32")]
+
+use vdiff::burn::tensor::{Device, Tensor, TensorData};
+use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
+use vdiff::noise::Noise;
+use vdiff::sampler::{Method, ModelKind, Nets, SampleConfig, Sampling};
+use vdiff::weights::load_bytes;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+static UNET: &[u8] = include_bytes!("fixtures/tiny-unet.bpk");
+static LAYER: &[u8] = include_bytes!("fixtures/tiny-layer.bpk");
+static V: &[u8] = include_bytes!("fixtures/tiny-v.bin");
+
+async fn webgpu() -> Device {
+    let answer: serde_json::Value = serde_json::from_str(&vdiff::web::init_webgpu().await).unwrap();
+    assert_eq!(answer["ok"], true, "no WebGPU adapter in this browser: {answer}");
+    Device::wgpu(vdiff::burn::tensor::DeviceKind::DefaultDevice)
+}
+
+fn nets(device: &Device) -> (UNet, ClassLayer) {
+    let u = UNetConfig::new().with_width(8).with_levels(2).with_conditional(false);
+    (
+        load_bytes(u.init(device), UNET, "tiny", "tiny").unwrap(),
+        load_bytes(ClassLayerConfig::new().init(device), LAYER, "tiny", "tiny").unwrap(),
+    )
+}
+
+async fn forward(device: &Device) -> Vec<f32> {
+    let (unet, _) = nets(device);
+    let x = Noise::new(11).normal_tensor([2, 3, 32, 32], device);
+    let ls = Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 2.0], [2]), device);
+    unet.forward(x, ls, None).into_data_async().await.unwrap().try_to_vec().unwrap()
+}
+
+fn expected() -> Vec<f32> {
+    V.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[wasm_bindgen_test]
+async fn unet_forward_on_webgpu_matches_native_flex() {
+    let device = webgpu().await;
+    let d = max_diff(&forward(&device).await, &expected());
+    assert!(d < 1e-4, "WebGPU vs native Flex: {d}");
+}
+
+#[wasm_bindgen_test]
+async fn unet_forward_on_wasm_flex_matches_native_flex() {
+    let d = max_diff(&forward(&Device::flex()).await, &expected());
+    assert!(d < 1e-5, "wasm Flex vs native Flex: {d}");
+}
+
+async fn v2(device: &Device, seed: u64) -> Vec<f32> {
+    let (unet, layer) = nets(device);
+    let cfg = SampleConfig {
+        model: ModelKind::Unconditional,
+        sampler: Method::V2,
+        n: 10,
+        steps: 2,
+        seed,
+        ..Default::default()
+    };
+    let mut run = Sampling::new(&cfg, Nets { unet: &unet, layer: Some(&layer) }, device).unwrap();
+    while run.step().is_some() {}
+    let out = run.finish();
+    assert_eq!(out.unet_rows, 11);
+    out.images.into_data_async().await.unwrap().try_to_vec().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn v2_two_steps_on_webgpu_gives_ten_finite_images_deterministically() {
+    let device = webgpu().await;
+    let a = v2(&device, 3).await;
+    assert_eq!(a.len(), 10 * 3 * 32 * 32);
+    assert!(a.iter().all(|v| v.is_finite()));
+    let b = v2(&device, 3).await;
+    assert_eq!(a, b, "same seed, same images");
+    let c = v2(&device, 4).await;
+    assert_ne!(a, c, "other seed, other images");
+    // And the same numbers as the CPU backend, within float tolerance.
+    let cpu = v2(&Device::flex(), 3).await;
+    assert!(max_diff(&a, &cpu) < 1e-3, "WebGPU vs Flex: {}", max_diff(&a, &cpu));
+}
