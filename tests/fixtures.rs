@@ -25,7 +25,7 @@ fn flex_reproduces_the_stored_fixture_outputs() {
         device.seed(0);
         std::fs::create_dir_all(dir()).unwrap();
         std::fs::write(dir().join("tiny-unet.bpk"), to_bytes(unet_config().init(&device), false)).unwrap();
-        std::fs::write(dir().join("tiny-layer.bpk"), to_bytes(ClassLayerConfig::new().init(&device), false)).unwrap();
+        std::fs::write(dir().join("tiny-layer.bpk"), to_bytes(ClassLayerConfig::new().init(&device), true)).unwrap();
     }
     let unet =
         load_bytes(unet_config().init(&device), &std::fs::read(dir().join("tiny-unet.bpk")).unwrap(), "tiny", "tiny")
