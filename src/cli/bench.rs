@@ -61,6 +61,13 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         sync(loaded.unet.forward(x, ls.clone(), None));
     });
     println!("U-Net forward, batch {}: {:.3} s, {:.1} images/s", a.batch, t, a.batch as f64 / t);
+    let classes: Vec<usize> = (0..a.batch).map(|i| i % 10).collect();
+    let steer = nets.layer.expect("v2 loads the layer");
+    let tl = min_time(a.reps, |_| {
+        let v = noise.normal_tensor([a.batch, 3, 32, 32], &device);
+        sync(steer.steer(v, &classes));
+    });
+    println!("additional layer, batch {}: {:.4} s ({:.1}% of a U-Net forward)", a.batch, tl, 100.0 * tl / t);
 
     println!("| steps | ddim s | v1 s | v2 s | ddim/v1 | ddim/v2 | rows ddim | rows v2 |");
     println!("|---|---|---|---|---|---|---|---|");

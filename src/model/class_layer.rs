@@ -24,7 +24,8 @@ pub struct ClassLayerConfig {
 pub struct ClassLayer {
     /// `Conv2d(3 → 1, 17×17)`: 32×32 → 16×16.
     pub encoder: Conv2d,
-    /// One `Linear(256 → 256)` per class, stacked: `[10, 256 (in), 256 (out)]`.
+    /// One `Linear(256 → 256)` per class, stacked as `[256 (in), 10 (class), 256 (out)]` so
+    /// that all ten are one `[256, 2560]` matrix.
     pub transform_weight: Param<Tensor<3>>,
     /// `[10, 256]`
     pub transform_bias: Param<Tensor<2>>,
@@ -41,7 +42,7 @@ impl ClassLayerConfig {
         let uniform = Initializer::Uniform { min: -bound, max: bound };
         ClassLayer {
             encoder: Conv2dConfig::new([3, 1], [17, 17]).init(device),
-            transform_weight: uniform.init([NUM_CLASSES, CODE, CODE], device),
+            transform_weight: uniform.init([CODE, NUM_CLASSES, CODE], device),
             transform_bias: uniform.init([NUM_CLASSES, CODE], device),
             decoder: ConvTranspose2dConfig::new([1, 3], [17, 17]).init(device),
             residual: self.residual,
@@ -81,12 +82,15 @@ impl ClassLayer {
         relu(self.encoder.forward(v)).reshape([b, CODE])
     }
 
-    /// The per-class Linear as one batched matmul over gathered weights, then the decoder.
+    /// The per-class Linear without a loop over rows: one matmul of every row against all ten
+    /// class weights (`[B, 256] × [256, 2560]`), then a gather of each row's own class. This is
+    /// a dense GEMM, far faster on every backend than gathering a `[256, 256]` matrix per row.
     fn decode(&self, code: Tensor<2>, classes: Tensor<1, Int>, v: Tensor<4>) -> Tensor<4> {
         let [b, _] = code.dims();
-        let w = self.transform_weight.val().select(0, classes.clone()); // [B, 256, 256]
-        let bias = self.transform_bias.val().select(0, classes); // [B, 256]
-        let y = code.reshape([b, 1, CODE]).matmul(w).reshape([b, CODE]) + bias;
+        let all = code.matmul(self.transform_weight.val().reshape([CODE, NUM_CLASSES * CODE]));
+        let idx = classes.clone().reshape([b, 1, 1]).expand([b, 1, CODE]);
+        let y = all.reshape([b, NUM_CLASSES, CODE]).gather(1, idx).reshape([b, CODE]);
+        let y = y + self.transform_bias.val().select(0, classes); // [B, 256]
         let out = self.decoder.forward(relu(y).reshape([b, 1, 16, 16]));
         if self.residual {
             v + out
