@@ -39,7 +39,7 @@ pub async fn init_webgpu() -> String {
             let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
             serde_json::json!({
                 "ok": true,
-                "adapter": format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type),
+                "adapter": if info.name.is_empty() { format!("a {:?} adapter", info.device_type) } else { info.name.clone() },
                 "software": software,
             })
         }

@@ -65,6 +65,10 @@ def set_value(d, el_id, value):
     el.send_keys(str(value))
 
 
+PIXELS = """const pixels = () => [...document.querySelectorAll('#grid canvas.sample')]
+    .map(c => Array.from(c.getContext('2d').getImageData(0, 0, 32, 32).data));"""
+
+
 def error_text(d):
     return d.find_element(By.ID, "error").text
 
@@ -116,6 +120,24 @@ def main():
         wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the share link did not reproduce the images"
+
+        # The same run forced onto WebGPU (SwiftShader here): same settings, images within
+        # float tolerance of the CPU ones, so at least the share of equal pixels is high.
+        d.execute_script(PIXELS + "window.cpuPixels = pixels();")
+        Select(d.find_element(By.ID, "backend")).select_by_value("webgpu")
+        wait(lambda: "WebGPU" in d.find_element(By.ID, "backend-status").text or error_text(d), "the WebGPU backend")
+        assert "WebGPU" in d.find_element(By.ID, "backend-status").text, d.find_element(By.ID, "backend-status").text
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: "webgpu" in d.find_element(By.ID, "stats").text or error_text(d), "the WebGPU grid")
+        assert not error_text(d), error_text(d)
+        assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10
+        diff = d.execute_script(PIXELS + """
+            const now = pixels(); let m = 0;
+            now.forEach((p, i) => p.forEach((v, j) => { m = Math.max(m, Math.abs(v - window.cpuPixels[i][j])); }));
+            return m;""")
+        assert diff <= 3, f"WebGPU images differ from the CPU ones by up to {diff} grey levels"
+        d.save_screenshot(os.path.join(SHOTS, "page-webgpu.png"))
+        print("e2e: WebGPU run:", d.find_element(By.ID, "stats").text)
 
         # N = 7 with v2 is refused with an explanation.
         set_value(d, "n", 7)
