@@ -6,6 +6,7 @@
 //! (`main.rs` CLI, `web.rs` page).
 
 pub mod device;
+pub mod eval;
 pub mod image;
 pub mod model;
 pub mod noise;

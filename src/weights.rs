@@ -9,6 +9,7 @@ use burn::tensor::{Bytes, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::eval::classifier::{Classifier, ClassifierConfig};
 use crate::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -37,7 +38,7 @@ pub enum WeightsError {
 pub enum Arch {
     Unet { config: UNetConfig },
     Layer { config: ClassLayerConfig },
-    Classifier { config: serde_json::Value },
+    Classifier { config: ClassifierConfig },
 }
 
 impl Arch {
@@ -93,6 +94,16 @@ impl Manifest {
             Arch::Layer { config } => Ok(config.clone()),
             a => Err(WeightsError::WrongKind(name.into(), a.kind(), "additional layer")),
         }
+    }
+
+    pub fn load_classifier(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Classifier, WeightsError> {
+        let config = match &self.entry(name)?.arch {
+            Arch::Classifier { config } => config.clone(),
+            a => return Err(WeightsError::WrongKind(name.into(), a.kind(), "classifier")),
+        };
+        self.verify(name, bytes)?;
+        let arch = format!("{config:?}");
+        load_bytes(config.init(device), bytes, name, &arch)
     }
 
     /// Check `bytes` against the entry's SHA-256.

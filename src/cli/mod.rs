@@ -1,6 +1,8 @@
 //! The clap front end. Each subcommand lives in its own file.
 
 mod bench;
+#[cfg(feature = "train")]
+mod eval;
 mod nets;
 mod sample;
 #[cfg(feature = "train")]
@@ -27,6 +29,9 @@ pub enum Command {
     #[cfg(feature = "train")]
     #[command(subcommand)]
     Train(train::TrainCmd),
+    /// The paper's evaluation grid: IS, class accuracy, Fréchet distance, time (needs --features train).
+    #[cfg(feature = "train")]
+    Eval(eval::EvalArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -36,5 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportTorch(a) => nets::import(a),
         #[cfg(feature = "train")]
         Command::Train(c) => train::run(c),
+        #[cfg(feature = "train")]
+        Command::Eval(a) => eval::run(a),
     }
 }

@@ -19,6 +19,39 @@ pub enum TrainCmd {
     AddNet(AddNetArgs),
     /// Write a run's best EMA weights (f16) into a weights directory and its manifest.
     Export(ExportArgs),
+    /// The small CIFAR-10 classifier used by `eval` (class accuracy, IS, Fréchet distance).
+    Classifier(ClassifierArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifierArgs {
+    /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
+    #[arg(long, default_value = "../shared/data/cifar10")]
+    pub data: PathBuf,
+    /// Width of the first stage.
+    #[arg(long, default_value_t = 32)]
+    pub width: usize,
+    #[arg(long, default_value_t = 64)]
+    /// Batch size.
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Seed of initialisation, data order and flips.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop after this many steps.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_steps: usize,
+    /// Stop after this many minutes.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Weights directory (entry "classifier").
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    /// Device: auto, flex or wgpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -166,6 +199,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             go(&a.common, info, model, ema, Some(&unet), dev)
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),
+        TrainCmd::Classifier(a) => classifier(a),
     }
 }
 
@@ -250,5 +284,33 @@ fn export(run: &Path, out: &Path) -> anyhow::Result<()> {
     };
     manifest.write(out)?;
     println!("exported {} → {}/{} sha256 {sha}", info.entry, out.display(), info.file);
+    Ok(())
+}
+
+fn classifier(a: ClassifierArgs) -> anyhow::Result<()> {
+    use vdiff::eval::classifier::ClassifierConfig;
+    use vdiff::train::classify::{accuracy, train, ClassifierTraining};
+    let dev = device(&a.device)?;
+    let data = Cifar::load(&a.data, true)?;
+    let test = Cifar::load(&a.data, false)?;
+    let config = ClassifierConfig::new().with_width(a.width);
+    let t = ClassifierTraining {
+        config: config.clone(),
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
+        max_steps: a.max_steps,
+        time_limit_s: a.max_minutes.map(|m| m * 60.0),
+    };
+    let (model, steps, wall) = train(&t, &data, &dev, false);
+    let acc = accuracy(&model, &test, test.len(), &dev);
+    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
+    let sha = manifest.save(&a.out, "classifier", "classifier.bpk", Arch::Classifier { config }, model, true)?;
+    manifest.write(&a.out)?;
+    println!(
+        "classifier: {steps} steps, {wall:.0} s, test accuracy {:.2}% → {}/classifier.bpk sha256 {sha}",
+        100.0 * acc,
+        a.out.display()
+    );
     Ok(())
 }

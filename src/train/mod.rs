@@ -1,6 +1,8 @@
-//! Native training (feature `train`): CIFAR-10 reader, the loop, EMA, checkpoints.
+//! Native training (feature `train`): CIFAR-10 reader, the loop, EMA, checkpoints, and the
+//! evaluation classifier.
 
 pub mod checkpoint;
+pub mod classify;
 pub mod data;
 pub mod ema;
 pub mod trainer;

@@ -1,0 +1,188 @@
+//! `vdiff eval`: the paper's tables 5.1–5.3 — {conditional, unconditional, v1, v2} × N × steps,
+//! several seeds — with the crate's classifier: IS, class accuracy, Fréchet distance, wall time,
+//! U-Net rows; the same statistics on real test images of the same count beside them.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::{Device, Tensor};
+use clap::Args;
+use vdiff::device::Backend;
+use vdiff::eval::classifier::{Classifier, ClassifierConfig};
+use vdiff::eval::metrics::{frechet_distance, inception_score, softmax_rows};
+use vdiff::sampler::{sample, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::train::data::Cifar;
+use vdiff::weights::{write_atomic, Manifest};
+
+use super::nets::{self, NetArgs};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Networks: conditional, unconditional (ddim), v1, v2.
+    #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
+    pub methods: Vec<String>,
+    /// Image counts N.
+    #[arg(long, value_delimiter = ',', default_value = "100,300,500")]
+    pub n: Vec<usize>,
+    /// Step counts.
+    #[arg(long, value_delimiter = ',', default_value = "5,10,50")]
+    pub steps: Vec<usize>,
+    /// Seeds per cell (mean ± std over them).
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// DDIM eta.
+    #[arg(long, default_value_t = 1.0)]
+    pub eta: f64,
+    /// Test images forming the reference set of the Fréchet distance.
+    #[arg(long, default_value_t = 2000)]
+    pub reference: usize,
+    /// CIFAR-10 (for the real-image columns).
+    #[arg(long, default_value = "../shared/data/cifar10")]
+    pub data: PathBuf,
+    /// Output directory: eval.csv, eval.md.
+    #[arg(long, default_value = "eval")]
+    pub out: PathBuf,
+    /// Backend: flex (CPU) or wgpu (GPU).
+    #[arg(long, default_value = "flex")]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub nets: NetArgs,
+}
+
+struct Scores {
+    probs: Vec<Vec<f64>>,
+    feats: Vec<Vec<f64>>,
+}
+
+fn score(clf: &Classifier, images: Tensor<4>) -> Scores {
+    let n = images.dims()[0];
+    let feats = clf.features(images.clamp(-1.0, 1.0));
+    let logits = clf.logits.forward(feats.clone());
+    let f: Vec<f32> = feats.into_data().try_to_vec().unwrap();
+    let d = f.len() / n;
+    Scores {
+        probs: softmax_rows(&logits.into_data().try_to_vec::<f32>().unwrap(), 10),
+        feats: f.chunks_exact(d).map(|r| r.iter().map(|&x| x as f64).collect()).collect(),
+    }
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len().max(2) - 1) as f64;
+    (m, var.sqrt())
+}
+
+fn classifier(args: &NetArgs, device: &Device) -> anyhow::Result<Classifier> {
+    if args.random_init {
+        device.seed(args.init_seed);
+        return Ok(ClassifierConfig::new().with_width(8).with_features(16).init(device));
+    }
+    let m = Manifest::read(&args.weights)?;
+    let bytes = m.read_file(&args.weights, "classifier").context("train it with `vdiff train classifier`")?;
+    Ok(m.load_classifier("classifier", &bytes, device)?)
+}
+
+pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    let device = a.backend.device().map_err(anyhow::Error::msg)?;
+    let clf = classifier(&a.nets, &device)?;
+    let test = Cifar::load(&a.data, false)?;
+    let max_n = *a.n.iter().max().context("no --n")?;
+    anyhow::ensure!(a.reference + max_n <= test.len(), "--reference + max N exceeds the test set");
+    let idx: Vec<usize> = (0..a.reference).collect();
+    let reference = score(&clf, test.batch(&idx, None, &device).0).feats;
+    std::fs::create_dir_all(&a.out)?;
+
+    let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows");
+    for c in CLASS_NAMES {
+        write!(csv, ",acc_{c}")?;
+    }
+    csv.push('\n');
+    let mut md = String::from(
+        "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    // Real-image reference per N: disjoint slices after the reference set.
+    let mut real = std::collections::BTreeMap::new();
+    for &n in &a.n {
+        let (mut is, mut fd) = (Vec::new(), Vec::new());
+        for s in 0..a.seeds as usize {
+            let start = a.reference + (s * n) % (test.len() - a.reference - n + 1);
+            let idx: Vec<usize> = (start..start + n).collect();
+            let sc = score(&clf, test.batch(&idx, None, &device).0);
+            is.push(inception_score(&sc.probs));
+            fd.push(frechet_distance(&sc.feats, &reference));
+        }
+        real.insert(n, (mean_std(&is), mean_std(&fd)));
+    }
+    for method in &a.methods {
+        let (model, sampler) = match method.as_str() {
+            "conditional" => (ModelKind::Conditional, Method::Ddim),
+            "unconditional" => (ModelKind::Unconditional, Method::Ddim),
+            "v1" => (ModelKind::Unconditional, Method::V1),
+            "v2" => (ModelKind::Unconditional, Method::V2),
+            m => anyhow::bail!("unknown method {m:?} (conditional, unconditional, v1, v2)"),
+        };
+        let probe = SampleConfig { model, sampler, ..Default::default() };
+        let loaded = nets::load(&a.nets, &probe, &device)?;
+        for &n in &a.n {
+            for &steps in &a.steps {
+                let (mut is, mut acc, mut fd, mut wall) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let mut rows = 0;
+                for seed in 0..a.seeds {
+                    let cfg = SampleConfig { model, sampler, n, steps, eta: a.eta, seed, ..Default::default() };
+                    let t0 = Instant::now();
+                    let out = sample(&cfg, loaded.nets(), &device, |_| {})?;
+                    let images = out.images;
+                    let _ = images.clone().into_data(); // wall time includes the readback
+                    let w = t0.elapsed().as_secs_f64();
+                    rows = out.unet_rows;
+                    let sc = score(&clf, images);
+                    let want = cfg.image_classes();
+                    let pred: Vec<usize> = sc
+                        .probs
+                        .iter()
+                        .map(|p| p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0)
+                        .collect();
+                    let per_class: Vec<f64> = (0..10)
+                        .map(|c| {
+                            let rows: Vec<usize> = (0..n).filter(|&i| want[i] == c).collect();
+                            rows.iter().filter(|&&i| pred[i] == c).count() as f64 / rows.len().max(1) as f64
+                        })
+                        .collect();
+                    let overall = (0..n).filter(|&i| pred[i] == want[i]).count() as f64 / n as f64;
+                    let (i_s, f_d) = (inception_score(&sc.probs), frechet_distance(&sc.feats, &reference));
+                    write!(csv, "{method},{n},{steps},{seed},{i_s:.4},{overall:.4},{f_d:.4},{w:.3},{rows}")?;
+                    for p in per_class {
+                        write!(csv, ",{p:.3}")?;
+                    }
+                    csv.push('\n');
+                    is.push(i_s);
+                    acc.push(overall);
+                    fd.push(f_d);
+                    wall.push(w);
+                    eprintln!(
+                        "{method} N={n} steps={steps} seed={seed}: IS {i_s:.3} acc {overall:.3} FD {f_d:.3} {w:.2} s"
+                    );
+                }
+                let ((rim, ris), (rfm, rfs)) = real[&n];
+                let (im, isd) = mean_std(&is);
+                let (fm, fsd) = mean_std(&fd);
+                let acc_cell = if probe.has_classes() {
+                    format!("{:.1}%", 100.0 * mean_std(&acc).0)
+                } else {
+                    "— (no class)".into()
+                };
+                writeln!(
+                    md,
+                    "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc_cell} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {rows} |",
+                    mean_std(&wall).0
+                )?;
+            }
+        }
+    }
+    write_atomic(&a.out.join("eval.csv"), csv.as_bytes())?;
+    write_atomic(&a.out.join("eval.md"), md.as_bytes())?;
+    println!("{md}");
+    Ok(())
+}

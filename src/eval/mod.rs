@@ -1,0 +1,4 @@
+//! Evaluation (paper §5): Inception Score, Fréchet distance, class accuracy.
+
+pub mod classifier;
+pub mod metrics;

@@ -1,0 +1,40 @@
+//! The evaluation grid runner on a tiny config writes a table with every requested row.
+#![cfg(feature = "train")]
+
+use std::process::Command;
+
+#[test]
+fn eval_grid_writes_every_requested_row() {
+    let d = std::env::temp_dir().join(format!("vdiff-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    // 100 test records in the official format (labels 0..9 cycling, varied pixels).
+    let mut test = Vec::new();
+    for i in 0..100u32 {
+        test.push((i % 10) as u8);
+        test.extend((0..3072u32).map(|p| ((p * 7 + i * 13) % 256) as u8));
+    }
+    std::fs::write(d.join("test_batch.bin"), test).unwrap();
+    let out = d.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))
+        .args(["eval", "--random-init", "--width", "8", "--levels", "2", "--methods", "conditional,v2,unconditional"])
+        .args(["--n", "10,20", "--steps", "2", "--seeds", "2", "--reference", "50"])
+        .arg("--data")
+        .arg(&d)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("eval.md")).unwrap();
+    for method in ["conditional", "v2", "unconditional"] {
+        for n in [10, 20] {
+            let row = format!("| {method} | {n} | 2 |");
+            assert_eq!(md.matches(&row).count(), 1, "missing row {row} in\n{md}");
+        }
+    }
+    assert!(md.contains("— (no class)"), "unconditional ddim has no class accuracy");
+    let csv = std::fs::read_to_string(out.join("eval.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 2 * 2, "one CSV line per method × N × steps × seed");
+    assert!(csv.lines().next().unwrap().contains("acc_truck"));
+    std::fs::remove_dir_all(d).ok();
+}
