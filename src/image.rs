@@ -33,7 +33,6 @@ const FONT: [[u8; 5]; 26] = [
 
 const S: usize = 32;
 const GAP: usize = 2;
-const LABEL_W: usize = 86;
 const MAX_COLS: usize = 10;
 
 /// An RGB image.
@@ -104,13 +103,15 @@ pub fn labelled_grid(images: &[Vec<u8>], labels: &[&str]) -> Rgb {
     }
     let cols = blocks.iter().map(|(_, v)| v.len()).max().unwrap_or(1).min(MAX_COLS);
     let rows: usize = blocks.iter().map(|(_, v)| v.len().div_ceil(MAX_COLS)).sum();
-    let mut g = Rgb::new(LABEL_W + cols * (S + GAP) + GAP, rows.max(1) * (S + GAP) + GAP, 24);
+    // 8 px per character at scale 2, plus a margin.
+    let label_w = blocks.iter().map(|(l, _)| l.len()).max().unwrap_or(0) * 8 + 10;
+    let mut g = Rgb::new(label_w + cols * (S + GAP) + GAP, rows.max(1) * (S + GAP) + GAP, 24);
     let mut row = 0;
     for (label, idx) in &blocks {
         g.text(4, GAP + row * (S + GAP) + 11, label, 2);
         for (j, &i) in idx.iter().enumerate() {
             let (r, c) = (row + j / MAX_COLS, j % MAX_COLS);
-            let (x0, y0) = (LABEL_W + GAP + c * (S + GAP), GAP + r * (S + GAP));
+            let (x0, y0) = (label_w + GAP + c * (S + GAP), GAP + r * (S + GAP));
             for y in 0..S {
                 for x in 0..S {
                     let p = (y * S + x) * 3;

@@ -61,6 +61,18 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         sync(loaded.unet.forward(x, ls.clone(), None));
     });
     println!("U-Net forward, batch {}: {:.3} s, {:.1} images/s", a.batch, t, a.batch as f64 / t);
+    // Per-row cost by batch size: why v2's early small batches cost more than their row count.
+    let mut sweep = Vec::new();
+    for b in [1usize, 10, 50] {
+        let ls = Tensor::<1>::full([b], 0.5f32, &device);
+        let tb = min_time(a.reps, |_| {
+            let x = noise.normal_tensor([b, 3, 32, 32], &device);
+            sync(loaded.unet.forward(x, ls.clone(), None));
+        });
+        sweep.push(format!("batch {b}: {:.1} ms/row", 1e3 * tb / b as f64));
+    }
+    sweep.push(format!("batch {}: {:.1} ms/row", a.batch, 1e3 * t / a.batch as f64));
+    println!("U-Net cost per row — {}", sweep.join(", "));
     let classes: Vec<usize> = (0..a.batch).map(|i| i % 10).collect();
     let steer = nets.layer.expect("v2 loads the layer");
     let tl = min_time(a.reps, |_| {
