@@ -8,12 +8,24 @@ use vdiff::import::{import_torch_unet, read_safetensors};
 use vdiff::model::UNetConfig;
 use vdiff::sampler::{Nets, SampleConfig, Sampling, Steer};
 
+/// The seed's reference file: `$VDIFF_PARITY_FILE`, else the project's `shared/` beside or
+/// inside the checkout. Missing is a failure, never a skip.
 fn reference() -> PathBuf {
-    let p = std::env::var("VDIFF_PARITY_FILE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/unet-c32-parity.safetensors")
-    });
-    assert!(p.is_file(), "parity file {} is missing (set VDIFF_PARITY_FILE)", p.display());
-    p
+    let name = "reference/unet-c32-parity.safetensors";
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates: Vec<PathBuf> =
+        std::env::var("VDIFF_PARITY_FILE").map(|p| vec![PathBuf::from(p)]).unwrap_or_else(|_| {
+            vec![
+                root.join("../shared").join(name),
+                root.join("shared").join(name),
+                PathBuf::from("/work/shared").join(name),
+            ]
+        });
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| panic!("parity file missing; looked at {candidates:?} (set VDIFF_PARITY_FILE)"))
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
