@@ -11,8 +11,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::image::{encode_png, labelled_grid};
 use crate::model::{ClassLayer, UNet};
-use crate::sampler::{to_rgb8, Method, ModelKind, Nets, SampleConfig, Sampling, Steer, CLASS_NAMES};
-use crate::weights::Manifest;
+use crate::sampler::{to_rgb8, Nets, SampleConfig, Sampling, Steer, CLASS_NAMES};
+use crate::weights::{entries_for, Manifest};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -64,13 +64,15 @@ pub struct Engine {
     nets: HashMap<String, Net>,
 }
 
-/// Manifest entries a config needs, in load order.
-fn entries_for(cfg: &SampleConfig, layer: &str) -> Vec<String> {
-    match (cfg.sampler, cfg.model) {
-        (Method::Ddim, ModelKind::Conditional) => vec!["conditional".into()],
-        (Method::Ddim, ModelKind::Unconditional) => vec!["unconditional".into()],
-        _ => vec!["unconditional".into(), layer.into()],
-    }
+/// Manifest entries a config needs, in load order (`layer`: the variant's entry name).
+fn needed(cfg: &SampleConfig, layer: &str) -> Result<Vec<&'static str>, JsError> {
+    let layer = match layer {
+        "layer" => "layer",
+        "layer-residual" => "layer-residual",
+        other => return Err(js_err(format!("unknown layer variant {other:?}"))),
+    };
+    let (unet, layer) = entries_for(cfg, layer);
+    Ok(std::iter::once(unet).chain(layer).collect())
 }
 
 fn parse_config(json: &str) -> Result<SampleConfig, JsError> {
@@ -106,9 +108,9 @@ impl Engine {
     pub fn missing(&self, config_json: &str, layer: &str) -> Result<String, JsError> {
         let cfg = parse_config(config_json)?;
         let mut out = Vec::new();
-        for name in entries_for(&cfg, layer) {
-            if !self.nets.contains_key(&name) {
-                let e = self.manifest.entry(&name).map_err(js_err)?;
+        for name in needed(&cfg, layer)? {
+            if !self.nets.contains_key(name) {
+                let e = self.manifest.entry(name).map_err(js_err)?;
                 out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
             }
         }
@@ -130,12 +132,12 @@ impl Engine {
     /// Start a run; every network it needs must be loaded.
     pub fn start(&self, config_json: &str, layer: &str) -> Result<Run, JsError> {
         let cfg = parse_config(config_json)?;
-        let names = entries_for(&cfg, layer);
-        let unet = match self.nets.get(&names[0]) {
+        let names = needed(&cfg, layer)?;
+        let unet = match self.nets.get(names[0]) {
             Some(Net::UNet(u)) => *u,
             _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),
         };
-        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.nets.get(n)) {
+        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.nets.get(*n)) {
             None => None,
             Some(Some(Net::Layer(l))) => Some(*l),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),

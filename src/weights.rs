@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::eval::classifier::{Classifier, ClassifierConfig};
 use crate::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
+use crate::sampler::{Method, ModelKind, SampleConfig};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -129,6 +130,16 @@ impl Manifest {
         self.verify(name, bytes)?;
         let arch = format!("{config:?}");
         load_bytes(config.init(device), bytes, name, &arch)
+    }
+}
+
+/// Manifest entries a sampling config needs: the U-Net, then the layer (`layer` is the
+/// variant's entry name, `layer` or `layer-residual`) for v1/v2.
+pub fn entries_for(cfg: &SampleConfig, layer: &'static str) -> (&'static str, Option<&'static str>) {
+    match (cfg.sampler, cfg.model) {
+        (Method::Ddim, ModelKind::Conditional) => ("conditional", None),
+        (Method::Ddim, ModelKind::Unconditional) => ("unconditional", None),
+        _ => ("unconditional", Some(layer)),
     }
 }
 

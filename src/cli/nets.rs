@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use clap::Args;
 use vdiff::import::import_torch_unet;
 use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
-use vdiff::sampler::{Method, ModelKind, Nets, SampleConfig};
-use vdiff::weights::{Arch, Manifest};
+use vdiff::sampler::{Nets, SampleConfig};
+use vdiff::weights::{entries_for, Arch, Manifest};
 
 /// Where the networks come from.
 #[derive(Args, Debug, Clone)]
@@ -48,18 +48,8 @@ impl Loaded {
     }
 }
 
-/// Manifest entry names of the networks a config needs.
-pub fn entries(cfg: &SampleConfig, layer: &str) -> (&'static str, Option<&'static str>) {
-    let layer_entry = if layer == "residual" { "layer-residual" } else { "layer" };
-    match (cfg.sampler, cfg.model) {
-        (Method::Ddim, ModelKind::Conditional) => ("conditional", None),
-        (Method::Ddim, ModelKind::Unconditional) => ("unconditional", None),
-        _ => ("unconditional", Some(layer_entry)),
-    }
-}
-
 pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Result<Loaded> {
-    let (unet_name, layer_name) = entries(cfg, &args.layer);
+    let (unet_name, layer_name) = entries_for(cfg, if args.layer == "residual" { "layer-residual" } else { "layer" });
     let mut sha256 = BTreeMap::new();
     if args.random_init {
         let ucfg = UNetConfig::new()

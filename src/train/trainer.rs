@@ -221,12 +221,17 @@ impl<M: Trainable> Run<'_, M> {
         };
         bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
         bar.set_position(state.step as u64);
+        // The order depends only on (seed, epoch), so a resumed run rebuilds the same one.
+        let mut order: (usize, Vec<usize>) = (usize::MAX, Vec::new());
         let stop = loop {
             if state.step >= cfg.max_steps {
                 break Stop::MaxSteps;
             }
             let (epoch, j) = (state.step / per_epoch, state.step % per_epoch);
-            let order = epoch_order(self.train.len(), cfg.seed, epoch as u64);
+            if order.0 != epoch {
+                order = (epoch, epoch_order(self.train.len(), cfg.seed, epoch as u64));
+            }
+            let order = &order.1;
             let idx = &order[j * cfg.batch..(j + 1) * cfg.batch];
             let (x0, cls) = self.train.batch(idx, Some(&mut rng), &adevice);
             let t: Vec<f64> = (0..cfg.batch).map(|_| rng.uniform()).collect();
