@@ -139,6 +139,17 @@ def main():
         d.save_screenshot(os.path.join(SHOTS, "page-webgpu.png"))
         print("e2e: WebGPU run:", d.find_element(By.ID, "stats").text)
 
+        # Side by side: conditional ddim, v1 and v2 from the same seed, each with time and rows.
+        Select(d.find_element(By.ID, "backend")).select_by_value("cpu")
+        wait(lambda: "CPU" in d.find_element(By.ID, "backend-status").text, "the CPU backend")
+        d.find_element(By.ID, "compare").click()
+        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#compare-out figure")) == 3 or error_text(d), "three grids")
+        assert not error_text(d), error_text(d)
+        caps = [f.text for f in d.find_elements(By.CSS_SELECTOR, "#compare-out figcaption")]
+        assert [c.split(":")[0] for c in caps] == ["conditional ddim", "v1", "v2"], caps
+        assert caps[0].endswith("20 U-Net rows") and caps[2].endswith("11 U-Net rows"), caps
+        print("e2e: side by side:", caps)
+
         # N = 7 with v2 is refused with an explanation.
         set_value(d, "n", 7)
         d.find_element(By.ID, "generate").click()
