@@ -161,6 +161,13 @@ impl Engine {
     }
 }
 
+/// One async readback of images `[B, 3, 32, 32]` as RGB bytes per image.
+async fn read_rgb(images: Tensor<4>) -> Result<Vec<Vec<u8>>, JsError> {
+    let rows = images.dims()[0];
+    let data = images.into_data_async().await.map_err(js_err)?;
+    Ok(to_rgb8(&data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?, rows))
+}
+
 /// A sampling run the page advances with [`Run::step`].
 #[wasm_bindgen]
 pub struct Run {
@@ -185,9 +192,7 @@ impl Run {
             }
         };
         self.info = info;
-        let rows = pred.dims()[0];
-        let data = pred.into_data_async().await.map_err(js_err)?;
-        Ok(Some(to_rgb8(&data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?, rows).concat()))
+        Ok(Some(read_rgb(pred).await?.concat()))
     }
 
     /// JSON about the last step: `i`, `steps`, `t`, `unet_rows`, `rows`, `labels`.
@@ -199,8 +204,7 @@ impl Run {
     pub async fn finish(&mut self) -> Result<Output, JsError> {
         let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
         let out = s.finish();
-        let data = out.images.into_data_async().await.map_err(js_err)?;
-        let rgb = to_rgb8(&data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?, self.cfg.n);
+        let rgb = read_rgb(out.images).await?;
         Ok(Output { rgb, labels: self.cfg.image_labels(), unet_rows: out.unet_rows })
     }
 }

@@ -47,6 +47,13 @@ pub enum Method {
 }
 
 impl ModelKind {
+    const ALL: [ModelKind; 2] = [ModelKind::Conditional, ModelKind::Unconditional];
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Conditional => "conditional",
@@ -56,6 +63,13 @@ impl ModelKind {
 }
 
 impl Method {
+    const ALL: [Method; 3] = [Method::Ddim, Method::V1, Method::V2];
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Method::Ddim => "ddim",
@@ -228,21 +242,8 @@ impl SampleConfig {
         for pair in s.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
-                "model" => {
-                    c.model = match v {
-                        "conditional" => ModelKind::Conditional,
-                        "unconditional" => ModelKind::Unconditional,
-                        _ => return Err(bad(k, v)),
-                    }
-                }
-                "sampler" => {
-                    c.sampler = match v {
-                        "ddim" => Method::Ddim,
-                        "v1" => Method::V1,
-                        "v2" => Method::V2,
-                        _ => return Err(bad(k, v)),
-                    }
-                }
+                "model" => c.model = ModelKind::from_name(v).ok_or_else(|| bad(k, v))?,
+                "sampler" => c.sampler = Method::from_name(v).ok_or_else(|| bad(k, v))?,
                 "n" => c.n = v.parse().map_err(|_| bad(k, v))?,
                 "classes" => c.classes = parse_classes(v)?,
                 "steps" => c.steps = v.parse().map_err(|_| bad(k, v))?,
