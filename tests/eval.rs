@@ -3,6 +3,12 @@
 
 use std::process::Command;
 
+#[path = "support/pth.rs"]
+mod pth;
+
+use vdiff::burn::tensor::Device;
+use vdiff::eval::inception::InceptionConfig;
+
 #[test]
 fn eval_grid_writes_every_requested_row() {
     let d = std::env::temp_dir().join(format!("vdiff-eval-{}", std::process::id()));
@@ -36,5 +42,44 @@ fn eval_grid_writes_every_requested_row() {
     let csv = std::fs::read_to_string(out.join("eval.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 * 2 * 2, "one CSV line per method × N × steps × seed");
     assert!(csv.lines().next().unwrap().contains("acc_truck"));
+    assert!(md.contains("no Inception-v3 weights were given"), "{md}");
+
+    // With a (small, same-structure) Inception-v3 checkpoint, its IS columns appear.
+    let device = Device::flex();
+    let net = InceptionConfig::new().with_channel_div(16).init(&device);
+    let pth_file = d.join("inception.pth");
+    pth::write_pth(&pth_file, &pth::state_dict(&net));
+    let out3 = d.join("out3");
+    let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))
+        .args(["eval", "--random-init", "--width", "8", "--levels", "2", "--methods", "v2"])
+        .args(["--n", "10", "--steps", "2", "--seeds", "2", "--reference", "50"])
+        .arg("--inception")
+        .arg(&pth_file)
+        .arg("--data")
+        .arg(&d)
+        .arg("--out")
+        .arg(&out3)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out3.join("eval.md")).unwrap();
+    assert!(md.contains("IS v3 (gen)") && md.contains("inception.pth"), "{md}");
+    let row = md.lines().find(|l| l.starts_with("| v2 | 10 | 2 |")).expect("v2 row");
+    assert_eq!(row.matches('|').count(), 13, "two Inception-v3 cells: {row}");
+    let csv = std::fs::read_to_string(out3.join("eval.csv")).unwrap();
+    for line in csv.lines().skip(1) {
+        let is3: f64 = line.split(',').nth(9).unwrap().parse().unwrap();
+        assert!((1.0..=1008.0).contains(&is3), "Inception-v3 IS {is3} out of range");
+    }
+
+    // A wrong --inception path fails before any sampling, naming the file.
+    let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))
+        .args(["eval", "--random-init", "--width", "8", "--levels", "2", "--methods", "v2", "--n", "10"])
+        .args(["--inception", "/nonexistent/inception.pth", "--data"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/inception.pth"));
     std::fs::remove_dir_all(d).ok();
 }

@@ -11,6 +11,7 @@ use burn::tensor::{Device, Tensor};
 use clap::Args;
 use vdiff::device::Backend;
 use vdiff::eval::classifier::{Classifier, ClassifierConfig};
+use vdiff::eval::inception::{load_inception, InceptionV3};
 use vdiff::eval::metrics::{frechet_distance, inception_score, softmax_rows};
 use vdiff::sampler::{sample, Method, ModelKind, SampleConfig, CLASS_NAMES};
 use vdiff::train::data::Cifar;
@@ -44,6 +45,10 @@ pub struct EvalArgs {
     /// Output directory: eval.csv, eval.md.
     #[arg(long, default_value = "eval")]
     pub out: PathBuf,
+    /// Also score with the standard Inception-v3: a PyTorch state dict (torchvision's
+    /// `inception_v3_google-*.pth` or pytorch-fid's `pt_inception-*.pth`).
+    #[arg(long)]
+    pub inception: Option<PathBuf>,
     /// Backend: flex (CPU) or wgpu (GPU).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
@@ -68,6 +73,20 @@ fn score(clf: &Classifier, images: Tensor<4>) -> Scores {
     }
 }
 
+/// Inception Score of images `[N, 3, H, W]` under Inception-v3, in batches (each image is
+/// resized to 299×299, so whole sets do not fit in memory at once).
+fn inception_is(net: &InceptionV3, images: Tensor<4>) -> f64 {
+    let n = images.dims()[0];
+    let mut probs = Vec::with_capacity(n);
+    for start in (0..n).step_by(25) {
+        let batch = images.clone().narrow(0, start, 25.min(n - start)).clamp(-1.0, 1.0);
+        let logits = net.forward(batch);
+        let k = logits.dims()[1];
+        probs.extend(softmax_rows(&logits.into_data().try_to_vec::<f32>().unwrap(), k));
+    }
+    inception_score(&probs)
+}
+
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / v.len() as f64;
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len().max(2) - 1) as f64;
@@ -87,6 +106,11 @@ fn classifier(args: &NetArgs, device: &Device) -> anyhow::Result<Classifier> {
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let device = a.backend.device().map_err(anyhow::Error::msg)?;
     let clf = classifier(&a.nets, &device)?;
+    let inception = match &a.inception {
+        Some(p) => Some(load_inception(p, &device)?),
+        None => None,
+    };
+    let v3 = |images: &Tensor<4>| inception.as_ref().map(|net| inception_is(net, images.clone()));
     let test = Cifar::load(&a.data, false)?;
     let max_n = *a.n.iter().max().context("no --n")?;
     anyhow::ensure!(a.reference + max_n <= test.len(), "--reference + max N exceeds the test set");
@@ -94,26 +118,38 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let reference = score(&clf, test.batch(&idx, None, &device).0).feats;
     std::fs::create_dir_all(&a.out)?;
 
-    let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows");
+    let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3");
     for c in CLASS_NAMES {
         write!(csv, ",acc_{c}")?;
     }
     csv.push('\n');
-    let mut md = String::from(
-        "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    let v3_note = match &a.inception {
+        Some(p) => format!("the Inception-v3 columns use `{}`", p.display()),
+        None => "no Inception-v3 weights were given (`--inception`), so there are no Inception-v3 columns".into(),
+    };
+    let mut md = format!(
+        "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
+         (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}.\n\n",
+        a.seeds, a.eta
     );
+    md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
+    md += if inception.is_some() { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
+    md += "|---|---|---|---|---|---|---|---|---|---|";
+    md += if inception.is_some() { "---|---|\n" } else { "\n" };
     // Real-image reference per N: disjoint slices after the reference set.
     let mut real = std::collections::BTreeMap::new();
     for &n in &a.n {
-        let (mut is, mut fd) = (Vec::new(), Vec::new());
+        let (mut is, mut fd, mut is3) = (Vec::new(), Vec::new(), Vec::new());
         for s in 0..a.seeds as usize {
             let start = a.reference + (s * n) % (test.len() - a.reference - n + 1);
             let idx: Vec<usize> = (start..start + n).collect();
-            let sc = score(&clf, test.batch(&idx, None, &device).0);
+            let images = test.batch(&idx, None, &device).0;
+            is3.extend(v3(&images));
+            let sc = score(&clf, images);
             is.push(inception_score(&sc.probs));
             fd.push(frechet_distance(&sc.feats, &reference));
         }
-        real.insert(n, (mean_std(&is), mean_std(&fd)));
+        real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3)));
     }
     for method in &a.methods {
         let (model, sampler) = match method.as_str() {
@@ -127,7 +163,8 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         let loaded = nets::load(&a.nets, &probe, &device)?;
         for &n in &a.n {
             for &steps in &a.steps {
-                let (mut is, mut acc, mut fd, mut wall) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut is, mut acc, mut fd, mut wall, mut is3) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let mut rows = 0;
                 for seed in 0..a.seeds {
                     let cfg = SampleConfig { model, sampler, n, steps, eta: a.eta, seed, ..Default::default() };
@@ -137,6 +174,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
                     let _ = images.clone().into_data(); // wall time includes the readback
                     let w = t0.elapsed().as_secs_f64();
                     rows = out.unet_rows;
+                    let i3 = v3(&images);
                     let sc = score(&clf, images);
                     let want = cfg.image_classes();
                     let pred: Vec<usize> = sc
@@ -152,7 +190,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
                         .collect();
                     let overall = (0..n).filter(|&i| pred[i] == want[i]).count() as f64 / n as f64;
                     let (i_s, f_d) = (inception_score(&sc.probs), frechet_distance(&sc.feats, &reference));
-                    write!(csv, "{method},{n},{steps},{seed},{i_s:.4},{overall:.4},{f_d:.4},{w:.3},{rows}")?;
+                    write!(csv, "{method},{n},{steps},{seed},{i_s:.4},{overall:.4},{f_d:.4},{w:.3},{rows},")?;
+                    if let Some(v) = i3 {
+                        write!(csv, "{v:.4}")?;
+                        is3.push(v);
+                    }
                     for p in per_class {
                         write!(csv, ",{p:.3}")?;
                     }
@@ -165,7 +207,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
                         "{method} N={n} steps={steps} seed={seed}: IS {i_s:.3} acc {overall:.3} FD {f_d:.3} {w:.2} s"
                     );
                 }
-                let ((rim, ris), (rfm, rfs)) = real[&n];
+                let ((rim, ris), (rfm, rfs), (r3m, r3s)) = real[&n];
                 let (im, isd) = mean_std(&is);
                 let (fm, fsd) = mean_std(&fd);
                 let acc_cell = if probe.has_classes() {
@@ -173,11 +215,16 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
                 } else {
                     "— (no class)".into()
                 };
-                writeln!(
+                write!(
                     md,
                     "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc_cell} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {rows} |",
                     mean_std(&wall).0
                 )?;
+                if inception.is_some() {
+                    let (m3, s3) = mean_std(&is3);
+                    write!(md, " {m3:.2} ± {s3:.2} | {r3m:.2} ± {r3s:.2} |")?;
+                }
+                md.push('\n');
             }
         }
     }
