@@ -21,7 +21,8 @@ use super::nets::{self, NetArgs};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Networks: conditional, unconditional (ddim), v1, v2.
+    /// Networks: conditional, unconditional (ddim), v1, v2; v1-residual and v2-residual steer
+    /// with the residual variant of the layer.
     #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
     pub methods: Vec<String>,
     /// Image counts N.
@@ -152,15 +153,23 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3)));
     }
     for method in &a.methods {
-        let (model, sampler) = match method.as_str() {
+        // `-residual`: the same sampler steered by the residual variant of the layer.
+        let (name, layer) = match method.strip_suffix("-residual") {
+            Some(base) => (base, "residual"),
+            None => (method.as_str(), a.nets.layer.as_str()),
+        };
+        let (model, sampler) = match name {
             "conditional" => (ModelKind::Conditional, Method::Ddim),
             "unconditional" => (ModelKind::Unconditional, Method::Ddim),
             "v1" => (ModelKind::Unconditional, Method::V1),
             "v2" => (ModelKind::Unconditional, Method::V2),
-            m => anyhow::bail!("unknown method {m:?} (conditional, unconditional, v1, v2)"),
+            _ => anyhow::bail!(
+                "unknown method {method:?} (conditional, unconditional, v1, v2, v1-residual, v2-residual)"
+            ),
         };
+        anyhow::ensure!(layer == a.nets.layer || sampler != Method::Ddim, "{method:?}: ddim uses no layer");
         let probe = SampleConfig { model, sampler, ..Default::default() };
-        let loaded = nets::load(&a.nets, &probe, &device)?;
+        let loaded = nets::load(&NetArgs { layer: layer.into(), ..a.nets.clone() }, &probe, &device)?;
         for &n in &a.n {
             for &steps in &a.steps {
                 let (mut is, mut acc, mut fd, mut wall, mut is3) =

@@ -217,6 +217,7 @@ fn go<M: Trainable>(
     );
     let train = Cifar::load(&c.data, true)?;
     let val = Cifar::load(&c.data, false)?;
+    let params = ema.num_params();
     std::fs::create_dir_all(&c.run)?;
     std::fs::write(c.run.join("run.json"), serde_json::to_string_pretty(&info)?)?;
     let run = Run {
@@ -254,7 +255,13 @@ fn go<M: Trainable>(
     } else {
         (run, fresh_state(config), None)
     };
-    println!("training {} from step {} ({} train / {} val images)", info.entry, state.step, train.len(), val.len());
+    println!(
+        "training {} ({params} parameters) from step {} ({} train / {} val images)",
+        info.entry,
+        state.step,
+        train.len(),
+        val.len()
+    );
     let (stop, state, _) = run.train(state, optim)?;
     println!(
         "stopped ({stop:?}) at step {}: best validation loss {:.5} at step {}, {:.0} s",
