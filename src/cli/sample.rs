@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
@@ -14,27 +14,14 @@ use vdiff::weights::write_atomic;
 
 use super::nets::{self, NetArgs};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ModelArg {
-    Conditional,
-    Unconditional,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum SamplerArg {
-    Ddim,
-    V1,
-    V2,
-}
-
 #[derive(Args, Debug)]
 pub struct SampleArgs {
     /// U-Net for ddim (v1 and v2 always use the unconditional U-Net + the additional layer).
     #[arg(long, value_enum, default_value = "conditional")]
-    pub model: ModelArg,
+    pub model: ModelKind,
     /// Sampler: ddim (baseline), v1 (steer the first half), v2 (fan-out).
     #[arg(long, value_enum, default_value = "ddim")]
-    pub sampler: SamplerArg,
+    pub sampler: Method,
     /// Number of images (v2: a multiple of the number of classes).
     #[arg(long, default_value_t = 10)]
     pub n: usize,
@@ -82,15 +69,8 @@ impl SampleArgs {
             None => (0..CLASS_NAMES.len()).collect(),
         };
         let cfg = SampleConfig {
-            model: match self.model {
-                ModelArg::Conditional => ModelKind::Conditional,
-                ModelArg::Unconditional => ModelKind::Unconditional,
-            },
-            sampler: match self.sampler {
-                SamplerArg::Ddim => Method::Ddim,
-                SamplerArg::V1 => Method::V1,
-                SamplerArg::V2 => Method::V2,
-            },
+            model: self.model,
+            sampler: self.sampler,
             n: self.n,
             classes,
             steps: self.steps,

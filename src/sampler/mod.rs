@@ -29,7 +29,9 @@ pub const MAX_N: usize = 5000;
 /// Largest step count accepted.
 pub const MAX_STEPS: usize = 1000;
 
+// The CLI takes these enums as flag values directly (clap is a native-only dependency).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// The U-Net with the class input (paper Folder_1).
@@ -39,6 +41,7 @@ pub enum ModelKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Ddim,
