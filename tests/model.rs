@@ -119,3 +119,27 @@ fn manifest_checks_sha256_and_kind() {
     assert!(matches!(m.entry("layer"), Err(WeightsError::Missing(..))));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn training_1x1_matmul_path_matches_burn_conv_with_gradients() {
+    use vdiff::burn::nn::conv::Conv2dConfig;
+    use vdiff::model::conv::conv1x1_matmul;
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    for bias in [true, false] {
+        let conv = Conv2dConfig::new([8, 24], [1, 1]).with_bias(bias).init(&device);
+        let x = Noise::new(5).normal_tensor([3, 8, 6, 5], &device).require_grad();
+        let (a, b) = (conv.forward(x.clone()), conv1x1_matmul(&conv, x.clone()));
+        let diff = |p: Tensor<4>, q: Tensor<4>| -> f32 { (p - q).abs().max().into_scalar() };
+        assert!(diff(a.clone(), b.clone()) < 1e-5);
+        // A loss that weights outputs unevenly, so every gradient entry is checked.
+        let w = Noise::new(6).normal_tensor([3, 24, 6, 5], &device);
+        let (ga, gb) = ((a * w.clone()).sum().backward(), (b * w).sum().backward());
+        assert!(diff(x.grad(&ga).unwrap(), x.grad(&gb).unwrap()) < 1e-5);
+        assert!(diff(conv.weight.grad(&ga).unwrap(), conv.weight.grad(&gb).unwrap()) < 1e-4);
+        if let Some(bias) = &conv.bias {
+            let d: f32 = (bias.grad(&ga).unwrap() - bias.grad(&gb).unwrap()).abs().max().into_scalar();
+            assert!(d < 1e-4);
+        }
+    }
+}

@@ -21,6 +21,27 @@ pub enum TrainCmd {
     Export(ExportArgs),
     /// The small CIFAR-10 classifier used by `eval` (class accuracy, IS, Fréchet distance).
     Classifier(ClassifierArgs),
+    /// Time U-Net training steps side by side: 1×1 convolutions as matmuls vs Burn's conv.
+    Bench(TrainBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainBenchArgs {
+    /// Base widths c to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    pub width: Vec<usize>,
+    /// Resolution levels.
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Timed steps per variant (after one warm-up step); the variants alternate.
+    #[arg(long, default_value_t = 6)]
+    pub steps: usize,
+    /// Device: flex or wgpu.
+    #[arg(long, default_value = "flex")]
+    pub device: String,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +220,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             go(&a.common, info, model, ema, Some(&unet), dev)
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),
+        TrainCmd::Bench(a) => bench(a),
         TrainCmd::Classifier(a) => classifier(a),
     }
 }
@@ -319,5 +341,61 @@ fn classifier(a: ClassifierArgs) -> anyhow::Result<()> {
         100.0 * acc,
         a.out.display()
     );
+    Ok(())
+}
+
+/// One training step (v-objective loss, backward, Adam, EMA) per call, on random images; the
+/// two convolution paths alternate step by step so that machine load hits both alike.
+fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
+    use burn::module::Module;
+    use burn::optim::{AdamConfig, GradientsParams};
+    use std::time::Instant;
+    use vdiff::model::conv::set_matmul_1x1;
+    use vdiff::noise::Noise;
+    use vdiff::train::{ema, trainer::loss};
+
+    anyhow::ensure!(a.batch > 0 && a.steps > 0, "--batch and --steps must be > 0");
+    let dev = device(&a.device)?;
+    let adev = dev.clone().autodiff();
+    println!("| c | levels | params | batch | Burn conv img/s | 1×1 as matmul img/s | speed-up |");
+    println!("|---|---|---|---|---|---|---|");
+    for &width in &a.width {
+        let config = UNetConfig::new().with_width(width).with_levels(a.levels).with_conditional(false);
+        adev.seed(0);
+        let mut model = config.init(&adev);
+        let mut ema_model = config.init(&dev);
+        let params = ema_model.num_params();
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut rng = Noise::new(0);
+        let mut times = [0.0f64; 2];
+        for step in 0..=a.steps {
+            for (k, matmul) in [false, true].into_iter().enumerate() {
+                set_matmul_1x1(matmul);
+                let started = Instant::now();
+                let x0 = rng.normal_tensor([a.batch, 3, 32, 32], &adev);
+                let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([a.batch], &adev);
+                let t: Vec<f64> = (0..a.batch).map(|_| rng.uniform()).collect();
+                let l = loss(&model, None, x0, cls, &t, &mut rng, true);
+                let _ = l.clone().into_scalar::<f32>();
+                let grads = GradientsParams::from_grads(l.backward(), &model);
+                model = optim.step(2e-4, model, grads);
+                ema_model = ema::update(ema_model, &model, 0.998);
+                if step > 0 {
+                    times[k] += started.elapsed().as_secs_f64();
+                }
+            }
+        }
+        set_matmul_1x1(true);
+        let ips = times.map(|t| (a.steps * a.batch) as f64 / t);
+        println!(
+            "| {width} | {} | {:.2} M | {} | {:.1} | {:.1} | {:.2}× |",
+            a.levels,
+            params as f64 / 1e6,
+            a.batch,
+            ips[0],
+            ips[1],
+            ips[1] / ips[0]
+        );
+    }
     Ok(())
 }

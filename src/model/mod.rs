@@ -1,6 +1,7 @@
 //! The networks of method §3–4.
 
 pub mod class_layer;
+pub mod conv;
 pub mod unet;
 
 pub use class_layer::{ClassLayer, ClassLayerConfig};

@@ -4,6 +4,8 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+
+use super::conv::conv_forward;
 use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode};
 use burn::nn::pool::AvgPool2dConfig;
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, PaddingConfig2d};
@@ -77,7 +79,7 @@ impl ResConvBlock {
     /// `[B, c_in, H, W] → [B, c_out, H, W]`
     fn forward(&self, x: Tensor<4>, mut rng: Option<&mut Noise>) -> Tensor<4> {
         let skip = match &self.skip {
-            Some(conv) => conv.forward(x.clone()),
+            Some(conv) => conv_forward(conv, x.clone()),
             None => x.clone(),
         };
         let h = relu(dropout2d(self.conv1.forward(x), self.dropout, rng.as_deref_mut()));
@@ -115,14 +117,14 @@ impl SelfAttention2d {
     fn forward(&self, x: Tensor<4>, rng: Option<&mut Noise>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let (heads, d) = (self.heads, c / self.heads);
-        let qkv = self.qkv_proj.forward(self.norm.forward(x.clone()));
+        let qkv = conv_forward(&self.qkv_proj, self.norm.forward(x.clone()));
         // [B, 3c, H, W] → [B, 3·heads, d, HW] → q, k, v each [B, heads, HW, d]
         let qkv = qkv.reshape([b, 3 * heads, d, h * w]).swap_dims(2, 3);
         let mut parts = qkv.chunk(3, 1).into_iter();
         let (q, k, v) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         let att = softmax(q.matmul(k.swap_dims(2, 3)) * (1.0 / (d as f64).sqrt()), 3);
         let y = att.matmul(v).swap_dims(2, 3).reshape([b, c, h, w]);
-        x + dropout2d(self.out_proj.forward(y), self.dropout, rng)
+        x + dropout2d(conv_forward(&self.out_proj, y), self.dropout, rng)
     }
 }
 
