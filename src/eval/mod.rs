@@ -1,5 +1,7 @@
 //! Evaluation (paper §5): Inception Score, Fréchet distance, class accuracy.
 
 pub mod classifier;
+// Reads PyTorch files from disk: native only.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod inception;
 pub mod metrics;
