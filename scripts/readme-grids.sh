@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's sample grids from the committed weights: N = 50, 20 steps, seed 1, into docs/.
+# Usage: scripts/readme-grids.sh [vdiff binary]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VDIFF=${1:-${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}/release/vdiff}
+tmp=$(mktemp -d)
+run() { # name, sample flags...
+  local name=$1; shift
+  "$VDIFF" sample --n 50 --steps 20 --seed 1 --quiet --out "$tmp/$name" "$@"
+  cp "$tmp/$name/grid.png" "docs/grid-$name.png"
+}
+run cond --model conditional --sampler ddim
+run uncond --model unconditional --sampler ddim
+run v1 --sampler v1
+run v2 --sampler v2
+run v2r --sampler v2 --layer residual
+rm -rf "$tmp"
