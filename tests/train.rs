@@ -121,8 +121,18 @@ fn run<'a>(dir: &Path, train: &'a Cifar, device: &Device, model: &vdiff::model::
     }
 }
 
+/// Flex splits its reductions across rayon's work-stealing pool, so with several threads the
+/// float summation order (and a training trajectory) can depend on timing; one thread is exact.
+fn single_threaded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(f)
+}
+
 #[test]
 fn overfits_sixteen_images() {
+    single_threaded(overfit)
+}
+
+fn overfit() {
     let d = tmp("overfit");
     let train = Cifar::parse(&records(16, 2), "t").unwrap();
     let device = Device::flex();
@@ -140,6 +150,10 @@ fn overfits_sixteen_images() {
 
 #[test]
 fn resume_gives_identical_weights() {
+    single_threaded(resume)
+}
+
+fn resume() {
     let train = Cifar::parse(&records(32, 4), "t").unwrap();
     let device = Device::flex();
     let init = tiny().init(&device.clone().autodiff());
