@@ -348,11 +348,11 @@ fn classifier(a: ClassifierArgs) -> anyhow::Result<()> {
 /// two convolution paths alternate step by step so that machine load hits both alike.
 fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
     use burn::module::Module;
-    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::optim::AdamConfig;
     use std::time::Instant;
     use vdiff::model::conv::set_matmul_1x1;
     use vdiff::noise::Noise;
-    use vdiff::train::{ema, trainer::loss};
+    use vdiff::train::trainer::train_step;
 
     anyhow::ensure!(a.batch > 0 && a.steps > 0, "--batch and --steps must be > 0");
     let dev = device(&a.device)?;
@@ -375,11 +375,8 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
                 let x0 = rng.normal_tensor([a.batch, 3, 32, 32], &adev);
                 let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([a.batch], &adev);
                 let t: Vec<f64> = (0..a.batch).map(|_| rng.uniform()).collect();
-                let l = loss(&model, None, x0, cls, &t, &mut rng, true);
-                let _ = l.clone().into_scalar::<f32>();
-                let grads = GradientsParams::from_grads(l.backward(), &model);
-                model = optim.step(2e-4, model, grads);
-                ema_model = ema::update(ema_model, &model, 0.998);
+                (model, ema_model, _) =
+                    train_step(model, ema_model, &mut optim, None, (x0, cls, &t), &mut rng, 2e-4, 0.998);
                 if step > 0 {
                     times[k] += started.elapsed().as_secs_f64();
                 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,27 @@ use crate::model::{ClassLayer, UNet};
 use crate::noise::{Noise, NoiseState};
 use crate::schedule;
 use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
+
+/// One optimizer step: v-objective loss on the batch `(x0, classes, t)`, backward, Adam with
+/// learning rate `lr`, EMA with `decay`. Returns the new model, the new EMA and the loss.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step<M: Trainable>(
+    model: M,
+    ema_model: M,
+    optim: &mut ModuleOptimizer,
+    frozen: Option<&UNet>,
+    (x0, classes, t): (Tensor<4>, Tensor<1, Int>, &[f64]),
+    rng: &mut Noise,
+    lr: f64,
+    decay: f64,
+) -> (M, M, f64) {
+    let l = loss(&model, frozen, x0, classes, t, rng, true);
+    let lv = l.clone().into_scalar::<f32>() as f64;
+    let grads = GradientsParams::from_grads(l.backward(), &model);
+    let model = optim.step(lr, model, grads);
+    let ema_model = ema::update(ema_model, &model, decay);
+    (model, ema_model, lv)
+}
 
 /// A network the loop can train: it predicts `v̂` for noised images.
 pub trait Trainable: Module + Clone {
@@ -235,11 +256,10 @@ impl<M: Trainable> Run<'_, M> {
             let idx = &order[j * cfg.batch..(j + 1) * cfg.batch];
             let (x0, cls) = self.train.batch(idx, Some(&mut rng), &adevice);
             let t: Vec<f64> = (0..cfg.batch).map(|_| rng.uniform()).collect();
-            let l = loss(&self.model, self.frozen, x0, cls, &t, &mut rng, true);
-            let lv = l.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(l.backward(), &self.model);
-            self.model = optim.step(cfg.lr, self.model, grads);
-            self.ema = ema::update(self.ema, &self.model, ema::warmup_decay(cfg.ema_decay, state.step));
+            let decay = ema::warmup_decay(cfg.ema_decay, state.step);
+            let lv;
+            (self.model, self.ema, lv) =
+                train_step(self.model, self.ema, &mut optim, self.frozen, (x0, cls, &t), &mut rng, cfg.lr, decay);
             state.step += 1;
             loss_sum += lv;
             loss_n += 1;
