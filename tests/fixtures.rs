@@ -10,7 +10,8 @@ use vdiff::noise::Noise;
 use vdiff::weights::{load_bytes, to_bytes};
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    // At run time, not env!(): the build cache is shared between checkouts in different places.
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into())).join("tests/fixtures")
 }
 
 /// The tiny networks of the fixtures (shared with tests/web.rs by value).

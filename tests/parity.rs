@@ -12,7 +12,8 @@ use vdiff::sampler::{Nets, SampleConfig, Sampling, Steer};
 /// inside the checkout. Missing is a failure, never a skip.
 fn reference() -> PathBuf {
     let name = "reference/unet-c32-parity.safetensors";
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // At run time, not env!(): the build cache is shared between checkouts in different places.
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()));
     let candidates: Vec<PathBuf> =
         std::env::var("VDIFF_PARITY_FILE").map(|p| vec![PathBuf::from(p)]).unwrap_or_else(|_| {
             vec![
