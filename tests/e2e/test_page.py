@@ -73,6 +73,17 @@ def error_text(d):
     return d.find_element(By.ID, "error").text
 
 
+def generate(d, method, n, steps, seed):
+    """Pick a method and settings, click Generate and wait for all n images (an error fails)."""
+    Select(d.find_element(By.ID, "method")).select_by_value(method)
+    set_value(d, "n", n)
+    set_value(d, "steps", steps)
+    set_value(d, "seed", seed)
+    d.find_element(By.ID, "generate").click()
+    wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == n or error_text(d), "the grid")
+    assert not error_text(d), error_text(d)
+
+
 def main():
     assert os.path.isfile(os.path.join(DIST, "index.html")), "build the page first (scripts/build-page.sh)"
     os.makedirs(SHOTS, exist_ok=True)
@@ -85,13 +96,7 @@ def main():
         print("backend:", d.find_element(By.ID, "backend-status").text)
 
         # Generate: v2, 10 images, 2 steps.
-        Select(d.find_element(By.ID, "method")).select_by_value("unconditional/v2")
-        set_value(d, "n", 10)
-        set_value(d, "steps", 2)
-        set_value(d, "seed", 3)
-        d.find_element(By.ID, "generate").click()
-        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10 or error_text(d), "the grid")
-        assert not error_text(d), error_text(d)
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         spreads = d.execute_script("""
             return [...document.querySelectorAll('#grid canvas.sample')].map(c => {
               const p = c.getContext('2d').getImageData(0, 0, 32, 32).data;
