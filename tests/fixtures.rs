@@ -10,8 +10,9 @@ use vdiff::noise::Noise;
 use vdiff::weights::{load_bytes, to_bytes};
 
 fn dir() -> PathBuf {
-    // At run time, not env!(): the build cache is shared between checkouts in different places.
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into())).join("tests/fixtures")
+    // Relative: cargo runs tests from the package root, and an env!() path would go stale when
+    // another checkout shares the build cache.
+    PathBuf::from("tests/fixtures")
 }
 
 /// The tiny networks of the fixtures (shared with tests/web.rs by value).

@@ -12,13 +12,13 @@ use vdiff::sampler::{Nets, SampleConfig, Sampling, Steer};
 /// inside the checkout. Missing is a failure, never a skip.
 fn reference() -> PathBuf {
     let name = "reference/unet-c32-parity.safetensors";
-    // At run time, not env!(): the build cache is shared between checkouts in different places.
-    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()));
+    // Relative: cargo runs tests from the package root, and an env!() path would go stale when
+    // another checkout shares the build cache.
     let candidates: Vec<PathBuf> =
         std::env::var("VDIFF_PARITY_FILE").map(|p| vec![PathBuf::from(p)]).unwrap_or_else(|_| {
             vec![
-                root.join("../shared").join(name),
-                root.join("shared").join(name),
+                PathBuf::from("../shared").join(name),
+                PathBuf::from("shared").join(name),
                 PathBuf::from("/work/shared").join(name),
             ]
         });
