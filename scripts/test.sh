@@ -8,6 +8,13 @@ export CARGO_TERM_PROGRESS_WHEN=never
 
 step() { printf '\n== %s\n' "$*"; }
 
+# The wgpu training test runs on Mesa's software Vulkan adapter (lavapipe) where no GPU is.
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  step "Mesa's software Vulkan driver (for the wgpu training test)"
+  sudo_="" ; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq mesa-vulkan-drivers libvulkan1
+fi
+
 step "native tests (release, --features train)"
 cargo test --release --features train
 

@@ -40,6 +40,58 @@ impl Backend {
     }
 }
 
+/// The device `--device auto` trains on: a hardware GPU adapter through wgpu (discrete before
+/// integrated), else Flex. A software adapter (lavapipe, SwiftShader) is never picked: it is
+/// slower than Flex. Returns the device and a line saying what was picked. Decided once per
+/// process (a wgpu runtime cannot be initialised twice).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn auto_device() -> (Device, String) {
+    static AUTO: std::sync::OnceLock<(Device, String)> = std::sync::OnceLock::new();
+    AUTO.get_or_init(pick_auto_device).clone()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn pick_auto_device() -> (Device, String) {
+    use burn::tensor::wgpu::wgpu;
+    use burn::tensor::DeviceKind;
+    let adapters = block_on(wgpu::Instance::default().enumerate_adapters(wgpu::Backends::all()));
+    let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+    let pick = [
+        (wgpu::DeviceType::DiscreteGpu, DeviceKind::DiscreteGpu(0)),
+        (wgpu::DeviceType::IntegratedGpu, DeviceKind::IntegratedGpu(0)),
+    ]
+    .into_iter()
+    .find_map(|(ty, kind)| infos.iter().find(|i| i.device_type == ty).map(|i| (kind, i)));
+    let skipped: Vec<String> =
+        infos.iter().map(|i| format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend)).collect();
+    if let Some((kind, info)) = pick {
+        let what = format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend);
+        match Device::wgpu_options().device_kind(kind).init() {
+            Ok(device) => return (device, format!("device: wgpu on {what}")),
+            Err(e) => return (Device::flex(), format!("device: flex (CPU): wgpu could not open {what}: {e}")),
+        }
+    }
+    let why = if skipped.is_empty() {
+        "no wgpu adapter".to_string()
+    } else {
+        format!("no hardware GPU adapter; skipped {}", skipped.join(", "))
+    };
+    (Device::flex(), format!("device: flex (CPU): {why}"))
+}
+
+/// Drive a future that needs no reactor (wgpu's native adapter enumeration) to completion.
+#[cfg(not(target_arch = "wasm32"))]
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
 impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

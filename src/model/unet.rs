@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 
 use super::conv::conv_forward;
-use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode};
+use super::upsample::upsample2x;
 use burn::nn::pool::AvgPool2dConfig;
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
@@ -259,12 +259,7 @@ impl UNet {
             x = blk.forward(x, rng.as_deref_mut());
         }
         if k > 0 {
-            x = Interpolate2dConfig::new()
-                .with_scale_factor(Some([2.0, 2.0]))
-                .with_mode(InterpolateMode::Linear)
-                .with_align_corners(false)
-                .init()
-                .forward(x);
+            x = upsample2x(x);
         }
         x
     }
