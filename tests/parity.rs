@@ -68,3 +68,24 @@ fn ddim_three_steps_eta0_matches_pytorch() {
     let d = max_diff(&got, &io["io.ddim_eta0_3steps"].f32s());
     assert!(d < 1e-4, "max diff {d}");
 }
+
+/// The GPU trainer's export (`scripts/gpu/train.py`, names of `scripts/gpu/unet.py`) of a
+/// 3-level network imports exactly: fixtures written by `python3 scripts/gpu/unet.py --fixtures`.
+#[test]
+fn gpu_trainer_export_imports_exactly() {
+    let device = Device::flex();
+    for conditional in [true, false] {
+        let kind = if conditional { "conditional" } else { "unconditional" };
+        let path = PathBuf::from(format!("tests/fixtures/torch-c8-l3-{kind}.safetensors"));
+        let cfg = UNetConfig::new().with_width(8).with_levels(3).with_conditional(conditional);
+        let unet = import_torch_unet(&path, &cfg, &device).unwrap();
+        let io = read_safetensors(&path, "io.").unwrap();
+        let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [3, 3, 32, 32]), &device);
+        let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [3]), &device);
+        let cls =
+            conditional.then(|| Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [3]), &device));
+        let v = unet.forward(x, ls, cls).into_data().try_to_vec::<f32>().unwrap();
+        let d = max_diff(&v, &io["io.v"].f32s());
+        assert!(d < 1e-4, "{kind}: max |v − v_torch| = {d}");
+    }
+}
