@@ -9,7 +9,7 @@ use vdiff::burn::module::Module;
 use vdiff::burn::tensor::Device;
 use vdiff::model::UNetConfig;
 use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
-use vdiff::train::trainer::{early_stop, fresh_state, validate, Run, Stop, TrainConfig};
+use vdiff::train::trainer::{early_stop, fresh_state, validate, Objective, Run, Stop, TrainConfig};
 use vdiff::weights::to_bytes;
 
 fn tmp(name: &str) -> PathBuf {
@@ -98,6 +98,7 @@ fn cfg(steps: usize, eval_every: usize) -> TrainConfig {
         patience: 100,
         val_images: 16,
         max_steps: steps,
+        objective: Objective::default(),
     }
 }
 
@@ -118,6 +119,7 @@ fn run<'a>(dir: &Path, train: &'a Cifar, device: &Device, model: &vdiff::model::
         device: device.clone(),
         quiet: true,
         time_limit_s: None,
+        checkpoint_every_s: None,
     }
 }
 
@@ -137,11 +139,11 @@ fn overfit() {
     let train = Cifar::parse(&records(16, 2), "t").unwrap();
     let device = Device::flex();
     let r = run(&d, &train, &device, &tiny().init(&device.clone().autodiff()));
-    let before = validate(&r.model.valid(), None, &train, 16, &device);
+    let before = validate(&r.model.valid(), None, &train, 16, &Objective::default(), &device);
     let c = TrainConfig { ema_decay: 0.0, ..cfg(150, 150) };
     let (stop, state, ema) = r.train(fresh_state(c), None).unwrap();
     assert_eq!(stop, Stop::MaxSteps);
-    let after = validate(&ema, None, &train, 16, &device);
+    let after = validate(&ema, None, &train, 16, &Objective::default(), &device);
     assert!(after < before / 2.0, "loss {before} → {after}: expected at least a 2× drop in 150 steps");
     assert_eq!(state.log.len(), 1);
     assert!(d.join("log.csv").is_file() && d.join("best.bpk").is_file());
@@ -248,5 +250,105 @@ fn trained_weights_load_into_sample() {
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["classes"].as_array().unwrap().len(), 10);
     assert!(m["weights_sha256"]["unconditional"].as_str().unwrap().len() == 64);
+    std::fs::remove_dir_all(d).ok();
+}
+
+/// The U-Net trains on wgpu (here the software Vulkan adapter, `mesa-vulkan-drivers`): every op
+/// has a gradient there (the bilinear upsample is built from differentiable ops), and a few
+/// Adam steps from the same weights on the same batches give Flex's losses.
+#[test]
+fn wgpu_training_matches_flex() {
+    use vdiff::burn::optim::AdamConfig;
+    use vdiff::burn::tensor::{Int, Tensor};
+    use vdiff::noise::Noise;
+    use vdiff::train::trainer::train_step;
+    use vdiff::weights::load_bytes;
+
+    let gpu = vdiff::device::Backend::Wgpu
+        .device()
+        .unwrap_or_else(|e| panic!("{e} (the software adapter: apt-get install mesa-vulkan-drivers)"));
+    let config = UNetConfig::new().with_width(8).with_levels(3).with_conditional(true);
+    let init = to_bytes(config.init(&Device::flex()), false);
+    let losses = |device: &Device| -> Vec<f64> {
+        let adev = device.clone().autodiff();
+        let mut model = load_bytes(config.init(&adev), &init, "init", "tiny").unwrap();
+        let mut ema = load_bytes(config.init(device), &init, "init", "tiny").unwrap();
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut rng = Noise::new(11);
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            let x0 = rng.normal_tensor([4, 3, 32, 32], &adev).clamp(-1.0, 1.0);
+            let cls = Tensor::<1, Int>::from_data([1i64, 3, 5, 7], &adev);
+            let t: Vec<f64> = (0..4).map(|_| rng.uniform()).collect();
+            let l;
+            (model, ema, l) =
+                train_step(model, ema, &mut optim, None, (x0, cls, &t), &Objective::default(), &mut rng, 1e-3, 0.9);
+            out.push(l);
+        }
+        out
+    };
+    let (on_gpu, on_cpu) = (losses(&gpu), single_threaded(|| losses(&Device::flex())));
+    for (step, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+        assert!((g - c).abs() <= 1e-3 * c.abs(), "step {step}: wgpu loss {g} vs flex {c} ({on_gpu:?} vs {on_cpu:?})");
+    }
+    // The steps moved the weights: the last loss is not the first (a frozen model would pass above).
+    assert!((on_cpu[3] - on_cpu[0]).abs() > 1e-4, "{on_cpu:?}");
+}
+
+/// The campaign a GPU lease runs, dry: a tiny network, a budget of seconds, on the CPU. Each
+/// phase checkpoints and exports; the exports sample; a second run continues the checkpoints.
+#[test]
+fn campaign_dry_run_exports_what_sample_loads() {
+    let d = tmp("campaign");
+    dataset(&d, 20);
+    let bin = env!("CARGO_BIN_EXE_vdiff");
+    let (run_dir, out) = (d.join("run"), d.join("weights"));
+    let campaign = || {
+        Command::new(bin)
+            .args(["train", "campaign", "--minutes", "0.1", "--width", "8", "--levels", "2", "--batch", "4"])
+            .args(["--val-images", "8", "--quiet", "--device", "flex"])
+            .arg("--data")
+            .arg(&d)
+            .arg("--run")
+            .arg(&run_dir)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = campaign();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let phases = ["unconditional", "conditional", "layer", "layer-residual"];
+    let steps = |p: &str| {
+        let log = std::fs::read_to_string(run_dir.join(p).join("log.csv")).unwrap();
+        log.lines().last().unwrap().split(',').next().unwrap().parse::<usize>().unwrap()
+    };
+    let first: Vec<usize> = phases.iter().map(|p| steps(p)).collect();
+    for (p, s) in phases.iter().zip(&first) {
+        assert!(*s > 0 && run_dir.join(p).join("checkpoint.bin").is_file(), "{p}: {s} steps, no checkpoint");
+    }
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for p in phases {
+        assert_eq!(m["entries"][p]["sha256"].as_str().map(str::len), Some(64), "{p} not exported");
+    }
+    for (sampler, model) in [("ddim", "conditional"), ("v1", "unconditional"), ("v2", "unconditional")] {
+        let s = d.join(format!("samples-{sampler}"));
+        let o = Command::new(bin)
+            .args(["sample", "--sampler", sampler, "--model", model, "--n", "10", "--steps", "2", "--quiet"])
+            .arg("--weights")
+            .arg(&out)
+            .arg("--out")
+            .arg(&s)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{sampler}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(s.join("grid.png").is_file());
+    }
+    // Run again: every phase continues from its checkpoint.
+    let o = campaign();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (p, s) in phases.iter().zip(&first) {
+        assert!(steps(p) > *s, "{p} did not continue from step {s}");
+    }
     std::fs::remove_dir_all(d).ok();
 }

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use vdiff::device::Backend;
 use vdiff::model::{ClassLayerConfig, UNet, UNetConfig};
 use vdiff::train::data::Cifar;
-use vdiff::train::trainer::{fresh_state, Run, Stop, TrainConfig, TrainState, Trainable};
+use vdiff::train::trainer::{fresh_state, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
 use vdiff::weights::{load_bytes, Arch, Manifest};
 
 #[derive(Subcommand, Debug)]
@@ -23,6 +23,50 @@ pub enum TrainCmd {
     Classifier(ClassifierArgs),
     /// Time U-Net training steps side by side: 1×1 convolutions as matmuls vs Burn's conv.
     Bench(TrainBenchArgs),
+    /// All of the paper's networks within one wall-clock budget (a GPU lease, or a night of CPU):
+    /// unconditional and conditional U-Net, then both layers on the new unconditional U-Net;
+    /// checkpoints every minute, continues from them when run again, exports to --out.
+    Campaign(CampaignArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
+    /// Wall-clock budget in minutes: 45 % to each U-Net, 5 % to each layer.
+    #[arg(long)]
+    pub minutes: f64,
+    /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
+    #[arg(long, default_value = "../shared/data/cifar10")]
+    pub data: PathBuf,
+    /// Run directory: one sub-directory (checkpoint, best EMA, log) per network.
+    #[arg(long, default_value = "runs/campaign")]
+    pub run: PathBuf,
+    /// Weights directory the networks are exported to (f16, manifest with SHA-256).
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    /// Device: auto (a hardware GPU through wgpu, else flex), flex or wgpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// U-Net base width c.
+    #[arg(long, default_value_t = 32)]
+    pub width: usize,
+    /// U-Net resolution levels.
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Batch size of every network.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr: f64,
+    /// Test images in the validation losses.
+    #[arg(long, default_value_t = 500)]
+    pub val_images: usize,
+    /// Validate and checkpoint at least every this many minutes.
+    #[arg(long, default_value_t = 1.0)]
+    pub checkpoint_minutes: f64,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -113,6 +157,9 @@ pub struct Common {
     /// Checkpoint and stop after this many minutes (resume later with --resume).
     #[arg(long)]
     pub max_minutes: Option<f64>,
+    /// Also validate and checkpoint every this many minutes (besides every --eval-every steps).
+    #[arg(long)]
+    pub checkpoint_minutes: Option<f64>,
     /// Device: auto (wgpu if a GPU adapter exists, else flex), flex or wgpu.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -155,6 +202,17 @@ pub struct AddNetArgs {
     /// Train the residual variant (v + layer(v), no final ReLU) instead of the paper's.
     #[arg(long)]
     pub residual: bool,
+    /// Lowest t the loss sees. v1/v2 steer while t ≥ 0.5, so that is where the layer is trained
+    /// by default; 0 with `--weighting sigmoid` is the paper's (the U-Net's) objective.
+    #[arg(long, default_value_t = 0.5)]
+    pub t_min: f64,
+    /// Highest t the loss sees.
+    #[arg(long, default_value_t = 1.0)]
+    pub t_max: f64,
+    /// Loss weighting: none (plain v error: at high noise the x̂₀ error the class decides) or
+    /// sigmoid (method §2, alpha², which all but ignores t ≥ 0.5).
+    #[arg(long, default_value = "none", value_parser = ["sigmoid", "none"])]
+    pub weighting: String,
 }
 
 #[derive(Args, Debug)]
@@ -167,11 +225,16 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
+/// The training device, saying which one it is: `auto` picks a hardware GPU, else the CPU.
 fn device(name: &str) -> anyhow::Result<Device> {
-    Ok(match name {
-        "auto" => Backend::Wgpu.device().unwrap_or_else(|_| Device::flex()),
-        other => other.parse::<Backend>().map_err(anyhow::Error::msg)?.device().map_err(anyhow::Error::msg)?,
-    })
+    if name == "auto" {
+        let (device, what) = vdiff::device::auto_device();
+        eprintln!("{what}");
+        return Ok(device);
+    }
+    let device = name.parse::<Backend>().map_err(anyhow::Error::msg)?.device().map_err(anyhow::Error::msg)?;
+    eprintln!("device: {name}");
+    Ok(device)
 }
 
 /// What a run is, saved beside its checkpoint so `export` knows the entry and architecture.
@@ -199,7 +262,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let dev = device(&a.common.device)?;
             let model = config.init(&dev.clone().autodiff());
             let ema = config.init(&dev);
-            go(&a.common, info, model, ema, None, dev)
+            go(&a.common, info, model, ema, None, Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
             let dev = device(&a.common.device)?;
@@ -217,10 +280,12 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             };
             let model = config.init(&dev.clone().autodiff());
             let ema = config.init(&dev);
-            go(&a.common, info, model, ema, Some(&unet), dev)
+            let objective = Objective { t_min: a.t_min, t_max: a.t_max, sigmoid_weight: a.weighting == "sigmoid" };
+            go(&a.common, info, model, ema, Some(&unet), objective, dev)
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),
         TrainCmd::Bench(a) => bench(a),
+        TrainCmd::Campaign(a) => campaign(a),
         TrainCmd::Classifier(a) => classifier(a),
     }
 }
@@ -231,14 +296,26 @@ fn go<M: Trainable>(
     model: M,
     ema: M,
     frozen: Option<&UNet>,
+    objective: Objective,
     dev: Device,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         c.batch > 0 && c.eval_every > 0 && c.patience > 0,
         "--batch, --eval-every and --patience must be > 0"
     );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&objective.t_min) && objective.t_min < objective.t_max && objective.t_max <= 1.0,
+        "need 0 ≤ --t-min < --t-max ≤ 1 (got {} and {})",
+        objective.t_min,
+        objective.t_max
+    );
     let train = Cifar::load(&c.data, true)?;
     let val = Cifar::load(&c.data, false)?;
+    if let Some(unet) = frozen {
+        // The number the layer has to beat: the frozen U-Net's own loss on the same objective.
+        let own = vdiff::train::trainer::validate(unet, None, &val, c.val_images, &objective, &dev);
+        println!("frozen U-Net alone on this objective: validation loss {own:.5}");
+    }
     let params = ema.num_params();
     std::fs::create_dir_all(&c.run)?;
     std::fs::write(c.run.join("run.json"), serde_json::to_string_pretty(&info)?)?;
@@ -252,6 +329,7 @@ fn go<M: Trainable>(
         device: dev,
         quiet: c.quiet,
         time_limit_s: c.max_minutes.map(|m| m * 60.0),
+        checkpoint_every_s: c.checkpoint_minutes.map(|m| m * 60.0),
     };
     let config = TrainConfig {
         batch: c.batch,
@@ -262,6 +340,7 @@ fn go<M: Trainable>(
         patience: c.patience,
         val_images: c.val_images,
         max_steps: c.max_steps,
+        objective,
     };
     let (run, state, optim): (_, TrainState, _) = if c.resume {
         let (run, mut state, optim) = run.resume().context("--resume")?;
@@ -292,6 +371,57 @@ fn go<M: Trainable>(
     if stop != Stop::TimeLimit || state.step > 0 {
         export(&c.run, &c.out)?;
     }
+    Ok(())
+}
+
+/// The phases of a campaign in order, each a share of the budget: the layers come last because
+/// they train on the unconditional U-Net the first phase exported.
+fn campaign(a: CampaignArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.minutes > 0.0, "--minutes must be > 0");
+    let common = |name: &str, share: f64| {
+        let run = a.run.join(name);
+        Common {
+            data: a.data.clone(),
+            resume: run.join("checkpoint.bin").is_file(),
+            run,
+            batch: a.batch,
+            lr: a.lr,
+            ema: 0.998,
+            seed: 0,
+            eval_every: usize::MAX,
+            patience: usize::MAX,
+            val_images: a.val_images,
+            max_steps: usize::MAX,
+            max_minutes: Some(a.minutes * share),
+            checkpoint_minutes: Some(a.checkpoint_minutes),
+            device: a.device.clone(),
+            out: a.out.clone(),
+            quiet: a.quiet,
+        }
+    };
+    let unet = |name: &str, conditional: bool| UnetArgs {
+        common: common(name, 0.45),
+        conditional,
+        unconditional: !conditional,
+        width: a.width,
+        levels: a.levels,
+        dropout: 0.1,
+    };
+    let layer = |name: &str, residual: bool| AddNetArgs {
+        common: common(name, 0.05),
+        unet: a.out.clone(),
+        residual,
+        // The paper's layer keeps the paper's objective; the residual one trains where v1/v2 steer.
+        t_min: if residual { 0.5 } else { 0.0 },
+        t_max: 1.0,
+        weighting: if residual { "none" } else { "sigmoid" }.into(),
+    };
+    let started = std::time::Instant::now();
+    run(TrainCmd::Unet(unet("unconditional", false)))?;
+    run(TrainCmd::Unet(unet("conditional", true)))?;
+    run(TrainCmd::AddNet(layer("layer", false)))?;
+    run(TrainCmd::AddNet(layer("layer-residual", true)))?;
+    println!("campaign done in {:.0} s → {}", started.elapsed().as_secs_f64(), a.out.display());
     Ok(())
 }
 
@@ -375,8 +505,17 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
                 let x0 = rng.normal_tensor([a.batch, 3, 32, 32], &adev);
                 let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([a.batch], &adev);
                 let t: Vec<f64> = (0..a.batch).map(|_| rng.uniform()).collect();
-                (model, ema_model, _) =
-                    train_step(model, ema_model, &mut optim, None, (x0, cls, &t), &mut rng, 2e-4, 0.998);
+                (model, ema_model, _) = train_step(
+                    model,
+                    ema_model,
+                    &mut optim,
+                    None,
+                    (x0, cls, &t),
+                    &Objective::default(),
+                    &mut rng,
+                    2e-4,
+                    0.998,
+                );
                 if step > 0 {
                     times[k] += started.elapsed().as_secs_f64();
                 }

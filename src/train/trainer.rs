@@ -26,11 +26,12 @@ pub fn train_step<M: Trainable>(
     optim: &mut ModuleOptimizer,
     frozen: Option<&UNet>,
     (x0, classes, t): (Tensor<4>, Tensor<1, Int>, &[f64]),
+    objective: &Objective,
     rng: &mut Noise,
     lr: f64,
     decay: f64,
 ) -> (M, M, f64) {
-    let l = loss(&model, frozen, x0, classes, t, rng, true);
+    let l = loss(&model, frozen, x0, classes, t, objective, rng, true);
     let lv = l.clone().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(l.backward(), &model);
     let model = optim.step(lr, model, grads);
@@ -84,6 +85,30 @@ impl Trainable for ClassLayer {
     }
 }
 
+/// Which noise levels the loss sees and how it weighs them; the default is method §2.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Objective {
+    /// `t` is drawn uniformly from `[t_min, t_max]` (validation: a stratified grid over it).
+    pub t_min: f64,
+    pub t_max: f64,
+    /// Weigh each image's squared v error by sigmoid(log-SNR) = alpha² (method §2); `false`:
+    /// the plain v error, which at high noise is the error of x̂₀ (`x̂₀ = alpha·x_t − sigma·v̂`).
+    pub sigmoid_weight: bool,
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Self { t_min: 0.0, t_max: 1.0, sigmoid_weight: true }
+    }
+}
+
+impl Objective {
+    /// Map `u ∈ [0, 1)` into the objective's `t` range.
+    pub fn t(&self, u: f64) -> f64 {
+        self.t_min + (self.t_max - self.t_min) * u
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {
     pub batch: usize,
@@ -97,6 +122,9 @@ pub struct TrainConfig {
     /// Test images used for the validation loss.
     pub val_images: usize,
     pub max_steps: usize,
+    /// Absent from checkpoints written before it existed: method §2's objective.
+    #[serde(default)]
+    pub objective: Objective,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -155,19 +183,24 @@ pub struct Run<'a, M: Trainable> {
     pub quiet: bool,
     /// Stop (after a checkpoint) once this much wall time has passed in this process.
     pub time_limit_s: Option<f64>,
+    /// Also validate and checkpoint whenever this much wall time has passed since the last
+    /// checkpoint (a kill then loses at most that much).
+    pub checkpoint_every_s: Option<f64>,
 }
 
 fn per_row(v: &[f32], device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len(), 1, 1, 1]), device)
 }
 
-/// The v-objective loss of method §2 for one batch, with `t` and `eps` from `rng`.
+/// The v-objective loss of method §2 for one batch at times `t`, with `eps` from `rng`.
+#[allow(clippy::too_many_arguments)]
 pub fn loss<M: Trainable>(
     model: &M,
     frozen: Option<&UNet>,
     x0: Tensor<4>,
     classes: Tensor<1, Int>,
     t: &[f64],
+    objective: &Objective,
     rng: &mut Noise,
     dropout: bool,
 ) -> Tensor<1> {
@@ -181,7 +214,8 @@ pub fn loss<M: Trainable>(
             (a as f32, s as f32)
         })
         .unzip();
-    let weight: Vec<f32> = ls.iter().map(|&l| schedule::loss_weight(l) as f32).collect();
+    let weight: Vec<f32> =
+        ls.iter().map(|&l| if objective.sigmoid_weight { schedule::loss_weight(l) as f32 } else { 1.0 }).collect();
     let eps = rng.normal_tensor([b, 3, 32, 32], &device);
     let (a, s) = (per_row(&alpha, &device), per_row(&sigma, &device));
     let x_t = x0.clone() * a.clone() + eps.clone() * s.clone();
@@ -195,15 +229,23 @@ pub fn loss<M: Trainable>(
 }
 
 /// Validation loss of `model` on the first `n` images of `val`: a fixed noise seed and a fixed
-/// stratified `t` grid, so evaluations are comparable across the run and across runs.
-pub fn validate<M: Trainable>(model: &M, frozen: Option<&UNet>, val: &Cifar, n: usize, device: &Device) -> f64 {
+/// stratified `t` grid over the objective's range, so evaluations are comparable across the run
+/// and across runs.
+pub fn validate<M: Trainable>(
+    model: &M,
+    frozen: Option<&UNet>,
+    val: &Cifar,
+    n: usize,
+    objective: &Objective,
+    device: &Device,
+) -> f64 {
     let n = n.min(val.len());
     let mut rng = Noise::with_stream(0x5eed, 7);
     let mut total = 0.0;
     for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
         let (x0, cls) = val.batch(chunk, None, device);
-        let t: Vec<f64> = chunk.iter().map(|&i| (i as f64 + 0.5) / n as f64).collect();
-        let l = loss(model, frozen, x0, cls, &t, &mut rng, false);
+        let t: Vec<f64> = chunk.iter().map(|&i| objective.t((i as f64 + 0.5) / n as f64)).collect();
+        let l = loss(model, frozen, x0, cls, &t, objective, &mut rng, false);
         total += l.into_scalar::<f32>() as f64 * chunk.len() as f64;
     }
     total / n as f64
@@ -255,11 +297,20 @@ impl<M: Trainable> Run<'_, M> {
             let order = &order.1;
             let idx = &order[j * cfg.batch..(j + 1) * cfg.batch];
             let (x0, cls) = self.train.batch(idx, Some(&mut rng), &adevice);
-            let t: Vec<f64> = (0..cfg.batch).map(|_| rng.uniform()).collect();
+            let t: Vec<f64> = (0..cfg.batch).map(|_| cfg.objective.t(rng.uniform())).collect();
             let decay = ema::warmup_decay(cfg.ema_decay, state.step);
             let lv;
-            (self.model, self.ema, lv) =
-                train_step(self.model, self.ema, &mut optim, self.frozen, (x0, cls, &t), &mut rng, cfg.lr, decay);
+            (self.model, self.ema, lv) = train_step(
+                self.model,
+                self.ema,
+                &mut optim,
+                self.frozen,
+                (x0, cls, &t),
+                &cfg.objective,
+                &mut rng,
+                cfg.lr,
+                decay,
+            );
             state.step += 1;
             loss_sum += lv;
             loss_n += 1;
@@ -272,8 +323,9 @@ impl<M: Trainable> Run<'_, M> {
                 state.best_val
             ));
             let out_of_time = self.time_limit_s.is_some_and(|l| started.elapsed().as_secs_f64() >= l);
-            if state.step % cfg.eval_every == 0 || state.step == cfg.max_steps || out_of_time {
-                let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &self.device);
+            let due = self.checkpoint_every_s.is_some_and(|s| seen_at.elapsed().as_secs_f64() >= s);
+            if state.step % cfg.eval_every == 0 || state.step == cfg.max_steps || out_of_time || due {
+                let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &cfg.objective, &self.device);
                 let (better, stop) = early_stop(&mut state.best_val, &mut state.bad_evals, val, cfg.patience);
                 if better {
                     state.best_step = state.step;
