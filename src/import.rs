@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use burn::store::{KeyRemapper, ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Device;
+use burn::tensor::{DType, Device};
 
 use crate::model::{UNet, UNetConfig};
 
@@ -20,6 +20,11 @@ pub enum ImportError {
     Format { path: String, msg: String },
 }
 
+/// A key-remapping pattern that matches exactly this parameter path.
+fn exact(path: &str) -> String {
+    format!("^{}$", path.replace('.', "\\."))
+}
+
 /// Load a notebook-trained U-Net of architecture `config` from a safetensors file.
 pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> Result<UNet, ImportError> {
     let p = path.display().to_string();
@@ -27,8 +32,7 @@ pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> R
         return Err(ImportError::Store { path: p, msg: "no such file".into() });
     }
     let mut unet = config.init(device);
-    let esc = |s: &str| format!("^{}$", s.replace('.', "\\."));
-    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (esc(&t), b)).collect();
+    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (exact(&t), b)).collect();
     let remap =
         KeyRemapper::from_patterns(pairs).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
     let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(true);
@@ -39,7 +43,21 @@ pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> R
     if !result.missing.is_empty() {
         return Err(ImportError::Missing { path: p, missing: result.missing.into_iter().map(|(a, _)| a).collect() });
     }
-    Ok(unet)
+    // An f16 file (e.g. `export-torch`'s default) computes in f32 like every loaded network.
+    Ok(crate::weights::cast(unet, DType::F32))
+}
+
+/// Write a U-Net as safetensors with the notebook's names — the inverse of
+/// [`import_torch_unet`] — in f16 when `half` (the committed weights are f16 already). A GPU
+/// lease warm-starts `scripts/gpu/train.py --init` from it when no checkpoint is at hand.
+pub fn export_torch_unet(unet: UNet, path: &Path, half: bool) -> Result<(), ImportError> {
+    let p = path.display().to_string();
+    let fail = |e: &dyn std::fmt::Display| ImportError::Store { path: p.clone(), msg: e.to_string() };
+    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (exact(&b), t)).collect();
+    let remap = KeyRemapper::from_patterns(pairs).map_err(|e| fail(&e))?;
+    let unet = if half { crate::weights::cast(unet, DType::F16) } else { unet };
+    let mut store = SafetensorsStore::from_file(path).remap(remap).overwrite(true);
+    unet.save_into(&mut store).map_err(|e| fail(&e))
 }
 
 /// A tensor read straight from a safetensors file (for fixed inputs/outputs such as `io.x`).

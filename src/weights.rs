@@ -157,9 +157,14 @@ impl ModuleMapper for CastTo {
     }
 }
 
+/// The module with its float parameters cast to `dtype`.
+pub fn cast<M: Module>(module: M, dtype: DType) -> M {
+    module.map(&mut CastTo(dtype))
+}
+
 /// Serialise a module as burnpack bytes, in f16 when `half`.
 pub fn to_bytes<M: Module>(module: M, half: bool) -> Vec<u8> {
-    let module = if half { module.map(&mut CastTo(DType::F16)) } else { module };
+    let module = if half { cast(module, DType::F16) } else { module };
     module.into_record().into_bytes().expect("burnpack serialisation").to_vec()
 }
 

@@ -89,3 +89,33 @@ fn gpu_trainer_export_imports_exactly() {
         assert!(d < 1e-4, "{kind}: max |v − v_torch| = {d}");
     }
 }
+
+/// `export-torch` is the inverse of `import-torch`: a U-Net written with the notebook's names
+/// (f32, and f16 as a lease's warm start uses) imports back to the same network.
+#[test]
+fn export_then_import_round_trips() {
+    use vdiff::import::export_torch_unet;
+    let device = Device::flex();
+    let path = PathBuf::from("tests/fixtures/torch-c8-l3-conditional.safetensors");
+    let cfg = UNetConfig::new().with_width(8).with_levels(3).with_conditional(true);
+    let unet = import_torch_unet(&path, &cfg, &device).unwrap();
+    let io = read_safetensors(&path, "io.").unwrap();
+    let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [3, 3, 32, 32]), &device);
+    let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [3]), &device);
+    let cls = Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [3]), &device);
+    let v = |u: &vdiff::model::UNet| {
+        u.forward(x.clone(), ls.clone(), Some(cls.clone())).into_data().try_to_vec::<f32>().unwrap()
+    };
+    let want = v(&unet);
+    for (half, tol) in [(false, 1e-6), (true, 5e-2)] {
+        let out = std::env::temp_dir().join(format!("vdiff-export-{}-{half}.safetensors", std::process::id()));
+        export_torch_unet(unet.clone(), &out, half).unwrap();
+        let names = read_safetensors(&out, "").unwrap();
+        assert!(names.contains_key("net.2.main.1.main.0.weight") && names.contains_key("timestep_embed.weight"));
+        assert_eq!(names["class_embed.weight"].dtype, if half { "F16" } else { "F32" });
+        let back = import_torch_unet(&out, &cfg, &device).unwrap();
+        let d = max_diff(&v(&back), &want);
+        assert!(d < tol, "half = {half}: max |Δv| = {d}");
+        std::fs::remove_file(out).ok();
+    }
+}

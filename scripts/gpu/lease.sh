@@ -2,7 +2,9 @@
 # Runs ON a lent GPU machine (CUDA + PyTorch, no network, no Rust toolchain), from the
 # repository root: trains the unconditional and the conditional U-Net side by side for MINUTES
 # each, checkpoints into OUT/<kind>/ every minute, and (when a Burn binary travelled as
-# .gpu/vdiff.xz) measures Burn's wgpu training speed on the same GPU meanwhile.
+# .gpu/vdiff.xz) measures Burn's wgpu training speed on the same GPU meanwhile. Each U-Net
+# continues from .gpu/runs/<kind>/ (the previous lease's checkpoint) if it travelled, else
+# warm-starts from .gpu/init/<kind>.safetensors (the committed weights), else starts fresh.
 #
 #   scripts/gpu/lease.sh MINUTES OUT [extra train.py options]
 #
@@ -34,7 +36,11 @@ fi
 
 for kind in unconditional conditional; do
   resume=()
-  [ -f ".gpu/runs/$kind/state.pt" ] && resume=(--resume ".gpu/runs/$kind")
+  if [ -f ".gpu/runs/$kind/state.pt" ]; then
+    resume=(--resume ".gpu/runs/$kind")
+  elif [ -f ".gpu/init/$kind.safetensors" ]; then
+    resume=(--init ".gpu/init/$kind.safetensors")
+  fi
   python3 scripts/gpu/train.py --data .gpu/cifar --kind "$kind" --out "$out/$kind" --minutes "$minutes" \
     "${resume[@]}" "$@" 2>&1 | grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[$kind] /" | tee -a "$log" &
 done

@@ -2,8 +2,11 @@
 # Here (the CPU machine), before a GPU lease: put everything the lease needs into .gpu/ and .gl/
 # (both ignored by git, carried by the device call), ≤ 64 MiB with the working tree.
 #   .gpu/cifar/   CIFAR-10 packed by pack.py (JPEG mosaic, quality 95 4:4:4) — 37 MB
-#   .gpu/vdiff.xz stripped release binary, xz (73 → 11 MB; Burn wgpu speed probe); --no-binary skips it
-#   .gpu/runs/    checkpoints of the previous lease to continue from (copy runs/gpu/<kind>/ there)
+#   .gpu/init/    the committed U-Nets in notebook names, f16 (2 × 3.3 MB): the next lease
+#                 warm-starts from them. A lease's full checkpoints (model, EMA, Adam: 53 MB for
+#                 both U-Nets) do not fit beside the data within 64 MiB; lease.sh resumes them
+#                 from .gpu/runs/<kind>/ where a machine allows more.
+#   .gpu/vdiff.xz with --probe: stripped release binary, xz (73 → 11 MB), Burn's wgpu speed probe
 #   .gl/          Debian's Vulkan loader and GLVND (the GPU machine lacks the loader, and NVIDIA's
 #                 Vulkan driver, libGLX_nvidia, needs libGLdispatch from libglvnd0)
 set -euo pipefail
@@ -19,10 +22,16 @@ if ! ls .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   apt-get "${o[@]}" update >/dev/null
   (cd .gl && apt-get "${o[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
-if [ "${1:-}" != "--no-binary" ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
-  cargo build --release --features train
-  strip -o .gpu/vdiff "$CARGO_TARGET_DIR/release/vdiff"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
+cargo build --release --features train
+vdiff="$CARGO_TARGET_DIR/release/vdiff"
+rm -rf .gpu/init .gpu/vdiff.xz
+mkdir -p .gpu/init
+for kind in unconditional conditional; do
+  "$vdiff" export-torch --model "$kind" --out ".gpu/init/$kind.safetensors"
+done
+if [ "${1:-}" = "--probe" ]; then
+  strip -o .gpu/vdiff "$vdiff"
   xz -9 -T2 -f .gpu/vdiff
 fi
 du -sh .gpu .gl

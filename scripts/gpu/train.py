@@ -92,6 +92,8 @@ def main():
     p.add_argument("--val-images", type=int, default=500)
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds")
     p.add_argument("--resume", help="a previous out directory to continue from")
+    p.add_argument("--init", help="warm start: weights in notebook names (`vdiff export-torch`, f16 or f32)"
+                                  " for the model and its EMA; fresh optimizer")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args()
@@ -119,6 +121,11 @@ def main():
         step, log, wall0 = st["step"], st["log"], st["wall_s"]
         print(f"resumed at step {step}", flush=True)
     else:
+        if a.init:
+            from safetensors.torch import load_file
+
+            model.load_state_dict({k: v.float() for k, v in load_file(a.init).items()})
+            print(f"warm start from {a.init}", flush=True)
         ema.load_state_dict(model.state_dict())
     for q in ema.parameters():
         q.requires_grad_(False)

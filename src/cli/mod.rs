@@ -25,6 +25,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Convert U-Net weights trained with the PyTorch notebook (safetensors) into weights/.
     ImportTorch(nets::ImportArgs),
+    /// Write a U-Net as safetensors with the notebook's names (warm start of a PyTorch run).
+    ExportTorch(nets::ExportArgs),
     /// Train the paper's networks on CIFAR-10 (needs --features train).
     #[cfg(feature = "train")]
     #[command(subcommand)]
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => sample::run(a),
         Command::Bench(a) => bench::run(a),
         Command::ImportTorch(a) => nets::import(a),
+        Command::ExportTorch(a) => nets::export(a),
         #[cfg(feature = "train")]
         Command::Train(c) => train::run(c),
         #[cfg(feature = "train")]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
-use vdiff::import::import_torch_unet;
+use vdiff::import::{export_torch_unet, import_torch_unet};
 use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
 use vdiff::sampler::{Nets, SampleConfig};
 use vdiff::weights::{entries_for, Arch, Manifest};
@@ -115,5 +115,32 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     let sha = manifest.save(&a.out, name, &file, Arch::Unet { config }, unet, !a.full_precision)?;
     manifest.write(&a.out)?;
     println!("{}/{file}  sha256 {sha}", a.out.display());
+    Ok(())
+}
+
+/// Write a U-Net of a weights directory as safetensors with the notebook's names.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Weights directory with manifest.json.
+    #[arg(long, default_value = "weights")]
+    pub weights: PathBuf,
+    /// Which U-Net.
+    #[arg(long, value_enum)]
+    pub model: vdiff::sampler::ModelKind,
+    /// The safetensors file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store f32 instead of f16.
+    #[arg(long)]
+    pub full_precision: bool,
+}
+
+pub fn export(a: ExportArgs) -> anyhow::Result<()> {
+    let device = Device::flex();
+    let manifest = Manifest::read(&a.weights).with_context(|| format!("no weights in {}", a.weights.display()))?;
+    let name = a.model.name();
+    let unet = manifest.load_unet(name, &manifest.read_file(&a.weights, name)?, &device)?;
+    export_torch_unet(unet, &a.out, !a.full_precision)?;
+    println!("{name} → {}", a.out.display());
     Ok(())
 }
