@@ -56,25 +56,24 @@ fn pick_auto_device() -> (Device, String) {
     use burn::tensor::DeviceKind;
     let adapters = block_on(wgpu::Instance::default().enumerate_adapters(wgpu::Backends::all()));
     let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+    let describe = |i: &wgpu::AdapterInfo| format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend);
     let pick = [
         (wgpu::DeviceType::DiscreteGpu, DeviceKind::DiscreteGpu(0)),
         (wgpu::DeviceType::IntegratedGpu, DeviceKind::IntegratedGpu(0)),
     ]
     .into_iter()
     .find_map(|(ty, kind)| infos.iter().find(|i| i.device_type == ty).map(|i| (kind, i)));
-    let skipped: Vec<String> =
-        infos.iter().map(|i| format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend)).collect();
     if let Some((kind, info)) = pick {
-        let what = format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend);
+        let what = describe(info);
         match Device::wgpu_options().device_kind(kind).init() {
             Ok(device) => return (device, format!("device: wgpu on {what}")),
             Err(e) => return (Device::flex(), format!("device: flex (CPU): wgpu could not open {what}: {e}")),
         }
     }
-    let why = if skipped.is_empty() {
+    let why = if infos.is_empty() {
         "no wgpu adapter".to_string()
     } else {
-        format!("no hardware GPU adapter; skipped {}", skipped.join(", "))
+        format!("no hardware GPU adapter; skipped {}", infos.iter().map(describe).collect::<Vec<_>>().join(", "))
     };
     (Device::flex(), format!("device: flex (CPU): {why}"))
 }

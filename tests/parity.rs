@@ -1,11 +1,12 @@
 //! Parity with the seed's PyTorch U-Net (method §3): the notebook's c = 32 conditional
 //! network, its fixed inputs and outputs, and a 3-step eta = 0 ddim run.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use vdiff::burn::tensor::{Device, Int, Tensor, TensorData};
-use vdiff::import::{import_torch_unet, read_safetensors};
-use vdiff::model::UNetConfig;
+use vdiff::import::{import_torch_unet, read_safetensors, RawTensor};
+use vdiff::model::{UNet, UNetConfig};
 use vdiff::sampler::{Nets, SampleConfig, Sampling, Steer};
 
 /// The seed's reference file: `$VDIFF_PARITY_FILE`, else the project's `shared/` beside or
@@ -29,6 +30,17 @@ fn reference() -> PathBuf {
         .unwrap_or_else(|| panic!("parity file missing; looked at {candidates:?} (set VDIFF_PARITY_FILE)"))
 }
 
+/// The U-Net's velocity on a file's fixed inputs `io.x`, `io.log_snr` (and `io.class` when
+/// the network is conditional).
+fn forward_on_io(unet: &UNet, io: &HashMap<String, RawTensor>, device: &Device) -> Vec<f32> {
+    let b = io["io.log_snr"].shape[0];
+    let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [b, 3, 32, 32]), device);
+    let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [b]), device);
+    let cls =
+        unet.is_conditional().then(|| Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [b]), device));
+    unet.forward(x, ls, cls).into_data().try_to_vec::<f32>().unwrap()
+}
+
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
@@ -41,11 +53,7 @@ fn unet_forward_matches_pytorch() {
     let cfg = UNetConfig::new().with_width(32).with_levels(4).with_conditional(true);
     let unet = import_torch_unet(&path, &cfg, &device).unwrap();
     let io = read_safetensors(&path, "io.").unwrap();
-    let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [4, 3, 32, 32]), &device);
-    let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [4]), &device);
-    let cls = Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [4]), &device);
-    let v = unet.forward(x, ls, Some(cls)).into_data().try_to_vec::<f32>().unwrap();
-    let d = max_diff(&v, &io["io.v"].f32s());
+    let d = max_diff(&forward_on_io(&unet, &io, &device), &io["io.v"].f32s());
     assert!(d < 1e-4, "max |v − v_torch| = {d}");
 }
 
@@ -80,12 +88,7 @@ fn gpu_trainer_export_imports_exactly() {
         let cfg = UNetConfig::new().with_width(8).with_levels(3).with_conditional(conditional);
         let unet = import_torch_unet(&path, &cfg, &device).unwrap();
         let io = read_safetensors(&path, "io.").unwrap();
-        let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [3, 3, 32, 32]), &device);
-        let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [3]), &device);
-        let cls =
-            conditional.then(|| Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [3]), &device));
-        let v = unet.forward(x, ls, cls).into_data().try_to_vec::<f32>().unwrap();
-        let d = max_diff(&v, &io["io.v"].f32s());
+        let d = max_diff(&forward_on_io(&unet, &io, &device), &io["io.v"].f32s());
         assert!(d < 1e-4, "{kind}: max |v − v_torch| = {d}");
     }
 }
@@ -100,13 +103,7 @@ fn export_then_import_round_trips() {
     let cfg = UNetConfig::new().with_width(8).with_levels(3).with_conditional(true);
     let unet = import_torch_unet(&path, &cfg, &device).unwrap();
     let io = read_safetensors(&path, "io.").unwrap();
-    let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [3, 3, 32, 32]), &device);
-    let ls = Tensor::<1>::from_data(TensorData::new(io["io.log_snr"].f32s(), [3]), &device);
-    let cls = Tensor::<1, Int>::from_data(TensorData::new(io["io.class"].i64s(), [3]), &device);
-    let v = |u: &vdiff::model::UNet| {
-        u.forward(x.clone(), ls.clone(), Some(cls.clone())).into_data().try_to_vec::<f32>().unwrap()
-    };
-    let want = v(&unet);
+    let want = forward_on_io(&unet, &io, &device);
     for (half, tol) in [(false, 1e-6), (true, 5e-2)] {
         let out = std::env::temp_dir().join(format!("vdiff-export-{}-{half}.safetensors", std::process::id()));
         export_torch_unet(unet.clone(), &out, half).unwrap();
@@ -114,7 +111,7 @@ fn export_then_import_round_trips() {
         assert!(names.contains_key("net.2.main.1.main.0.weight") && names.contains_key("timestep_embed.weight"));
         assert_eq!(names["class_embed.weight"].dtype, if half { "F16" } else { "F32" });
         let back = import_torch_unet(&out, &cfg, &device).unwrap();
-        let d = max_diff(&v(&back), &want);
+        let d = max_diff(&forward_on_io(&back, &io, &device), &want);
         assert!(d < tol, "half = {half}: max |Δv| = {d}");
         std::fs::remove_file(out).ok();
     }

@@ -12,6 +12,18 @@ use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
 use vdiff::train::trainer::{early_stop, fresh_state, validate, Objective, Run, Stop, TrainConfig};
 use vdiff::weights::to_bytes;
 
+/// Run the `vdiff` binary with `args` (split at spaces) and `(flag, path)` pairs; fails the test
+/// with its stderr.
+fn vdiff(args: &str, paths: &[(&str, &Path)]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vdiff"));
+    cmd.args(args.split_whitespace());
+    for (flag, path) in paths {
+        cmd.arg(flag).arg(path);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "vdiff {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("vdiff-train-{}-{name}", std::process::id()));
     std::fs::remove_dir_all(&d).ok();
@@ -198,58 +210,15 @@ fn early_stopping_stops_when_validation_stalls() {
 fn trained_weights_load_into_sample() {
     let d = tmp("export");
     dataset(&d, 20);
-    let bin = env!("CARGO_BIN_EXE_vdiff");
     let (run_dir, out) = (d.join("run"), d.join("weights"));
-    let o = Command::new(bin)
-        .args(["train", "unet", "--unconditional", "--width", "8", "--levels", "2", "--batch", "4"])
-        .args(["--max-steps", "3", "--eval-every", "3", "--val-images", "8", "--quiet", "--device", "flex"])
-        .arg("--data")
-        .arg(&d)
-        .arg("--run")
-        .arg(&run_dir)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let unet = "train unet --unconditional --width 8 --levels 2 --batch 4 --max-steps 3 --eval-every 3 \
+                --val-images 8 --quiet --device flex";
+    vdiff(unet, &[("--data", &d), ("--run", &run_dir), ("--out", &out)]);
     assert!(out.join("unet-unconditional.bpk").is_file());
-    let o = Command::new(bin)
-        .args([
-            "train",
-            "add-net",
-            "--batch",
-            "4",
-            "--max-steps",
-            "2",
-            "--eval-every",
-            "2",
-            "--val-images",
-            "8",
-            "--quiet",
-            "--device",
-            "flex",
-        ])
-        .arg("--unet")
-        .arg(&out)
-        .arg("--data")
-        .arg(&d)
-        .arg("--run")
-        .arg(d.join("run-layer"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let layer = "train add-net --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet --device flex";
+    vdiff(layer, &[("--unet", &out), ("--data", &d), ("--run", &d.join("run-layer")), ("--out", &out)]);
     let s = d.join("samples");
-    let o = Command::new(bin)
-        .args(["sample", "--sampler", "v2", "--n", "10", "--steps", "2", "--quiet"])
-        .arg("--weights")
-        .arg(&out)
-        .arg("--out")
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    vdiff("sample --sampler v2 --n 10 --steps 2 --quiet", &[("--weights", &out), ("--out", &s)]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["classes"].as_array().unwrap().len(), 10);
     assert!(m["weights_sha256"]["unconditional"].as_str().unwrap().len() == 64);
@@ -304,23 +273,13 @@ fn wgpu_training_matches_flex() {
 fn campaign_dry_run_exports_what_sample_loads() {
     let d = tmp("campaign");
     dataset(&d, 20);
-    let bin = env!("CARGO_BIN_EXE_vdiff");
     let (run_dir, out) = (d.join("run"), d.join("weights"));
     let campaign = || {
-        Command::new(bin)
-            .args(["train", "campaign", "--minutes", "0.1", "--width", "8", "--levels", "2", "--batch", "4"])
-            .args(["--val-images", "8", "--quiet", "--device", "flex"])
-            .arg("--data")
-            .arg(&d)
-            .arg("--run")
-            .arg(&run_dir)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap()
+        let args = "train campaign --minutes 0.1 --width 8 --levels 2 --batch 4 --val-images 8 --quiet \
+                    --device flex";
+        vdiff(args, &[("--data", &d), ("--run", &run_dir), ("--out", &out)]);
     };
-    let o = campaign();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    campaign();
     let phases = ["unconditional", "conditional", "layer", "layer-residual"];
     let steps = |p: &str| {
         let log = std::fs::read_to_string(run_dir.join(p).join("log.csv")).unwrap();
@@ -336,20 +295,12 @@ fn campaign_dry_run_exports_what_sample_loads() {
     }
     for (sampler, model) in [("ddim", "conditional"), ("v1", "unconditional"), ("v2", "unconditional")] {
         let s = d.join(format!("samples-{sampler}"));
-        let o = Command::new(bin)
-            .args(["sample", "--sampler", sampler, "--model", model, "--n", "10", "--steps", "2", "--quiet"])
-            .arg("--weights")
-            .arg(&out)
-            .arg("--out")
-            .arg(&s)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{sampler}: {}", String::from_utf8_lossy(&o.stderr));
+        let args = format!("sample --sampler {sampler} --model {model} --n 10 --steps 2 --quiet");
+        vdiff(&args, &[("--weights", &out), ("--out", &s)]);
         assert!(s.join("grid.png").is_file());
     }
     // Run again: every phase continues from its checkpoint.
-    let o = campaign();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    campaign();
     for (p, s) in phases.iter().zip(&first) {
         assert!(steps(p) > *s, "{p} did not continue from step {s}");
     }

@@ -107,6 +107,15 @@ impl Objective {
     pub fn t(&self, u: f64) -> f64 {
         self.t_min + (self.t_max - self.t_min) * u
     }
+
+    /// The loss weight of an image at `log_snr`.
+    pub fn weight(&self, log_snr: f64) -> f64 {
+        if self.sigmoid_weight {
+            schedule::loss_weight(log_snr)
+        } else {
+            1.0
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -214,8 +223,7 @@ pub fn loss<M: Trainable>(
             (a as f32, s as f32)
         })
         .unzip();
-    let weight: Vec<f32> =
-        ls.iter().map(|&l| if objective.sigmoid_weight { schedule::loss_weight(l) as f32 } else { 1.0 }).collect();
+    let weight: Vec<f32> = ls.iter().map(|&l| objective.weight(l) as f32).collect();
     let eps = rng.normal_tensor([b, 3, 32, 32], &device);
     let (a, s) = (per_row(&alpha, &device), per_row(&sigma, &device));
     let x_t = x0.clone() * a.clone() + eps.clone() * s.clone();
