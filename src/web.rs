@@ -10,8 +10,8 @@ use burn::tensor::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::image::{encode_png, labelled_grid};
-use crate::model::{ClassLayer, UNet};
-use crate::sampler::{to_rgb8, Nets, SampleConfig, Sampling, Steer, CLASS_NAMES};
+use crate::model::UNet;
+use crate::sampler::{to_rgb8, Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
 use crate::weights::{entries_for, Manifest};
 
 #[wasm_bindgen(start)]
@@ -52,7 +52,7 @@ pub async fn init_webgpu() -> String {
 
 enum Net {
     UNet(&'static UNet),
-    Layer(&'static ClassLayer),
+    Layer(&'static Steering),
 }
 
 /// Networks on one backend, loaded from the weights manifest.
@@ -64,15 +64,10 @@ pub struct Engine {
     nets: HashMap<String, Net>,
 }
 
-/// Manifest entries a config needs, in load order (`layer`: the variant's entry name).
-fn needed(cfg: &SampleConfig, layer: &str) -> Result<Vec<&'static str>, JsError> {
-    let layer = match layer {
-        "layer" => "layer",
-        "layer-residual" => "layer-residual",
-        other => return Err(js_err(format!("unknown layer variant {other:?}"))),
-    };
-    let (unet, layer) = entries_for(cfg, layer);
-    Ok(std::iter::once(unet).chain(layer).collect())
+/// Manifest entries a config needs, in load order.
+fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
+    let (unet, layer) = entries_for(cfg);
+    std::iter::once(unet).chain(layer).collect()
 }
 
 fn parse_config(json: &str) -> Result<SampleConfig, JsError> {
@@ -105,10 +100,10 @@ impl Engine {
 
     /// JSON list of the manifest entries `config_json` needs that are not loaded yet, each
     /// `{"name", "file", "bytes", "sha256"}`.
-    pub fn missing(&self, config_json: &str, layer: &str) -> Result<String, JsError> {
+    pub fn missing(&self, config_json: &str) -> Result<String, JsError> {
         let cfg = parse_config(config_json)?;
         let mut out = Vec::new();
-        for name in needed(&cfg, layer)? {
+        for name in needed(&cfg) {
             if !self.nets.contains_key(name) {
                 let e = self.manifest.entry(name).map_err(js_err)?;
                 out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
@@ -130,9 +125,9 @@ impl Engine {
     }
 
     /// Start a run; every network it needs must be loaded.
-    pub fn start(&self, config_json: &str, layer: &str) -> Result<Run, JsError> {
+    pub fn start(&self, config_json: &str) -> Result<Run, JsError> {
         let cfg = parse_config(config_json)?;
-        let names = needed(&cfg, layer)?;
+        let names = needed(&cfg);
         let unet = match self.nets.get(names[0]) {
             Some(Net::UNet(u)) => *u,
             _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),

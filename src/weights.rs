@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::eval::classifier::{Classifier, ClassifierConfig};
-use crate::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
-use crate::sampler::{Method, ModelKind, SampleConfig};
+use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
+use crate::sampler::{Method, ModelKind, SampleConfig, Steering};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -39,6 +39,7 @@ pub enum WeightsError {
 pub enum Arch {
     Unet { config: UNetConfig },
     Layer { config: ClassLayerConfig },
+    Guide { config: GuideNetConfig },
     Classifier { config: ClassifierConfig },
 }
 
@@ -47,6 +48,7 @@ impl Arch {
         match self {
             Arch::Unet { .. } => "U-Net",
             Arch::Layer { .. } => "additional layer",
+            Arch::Guide { .. } => "guide",
             Arch::Classifier { .. } => "classifier",
         }
     }
@@ -90,13 +92,6 @@ impl Manifest {
         }
     }
 
-    pub fn layer_config(&self, name: &str) -> Result<ClassLayerConfig, WeightsError> {
-        match &self.entry(name)?.arch {
-            Arch::Layer { config } => Ok(config.clone()),
-            a => Err(WeightsError::WrongKind(name.into(), a.kind(), "additional layer")),
-        }
-    }
-
     pub fn load_classifier(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Classifier, WeightsError> {
         let config = match &self.entry(name)?.arch {
             Arch::Classifier { config } => config.clone(),
@@ -125,21 +120,28 @@ impl Manifest {
         load_bytes(config.init(device), bytes, name, &arch)
     }
 
-    pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<ClassLayer, WeightsError> {
-        let config = self.layer_config(name)?;
+    /// Load a steering network (the paper's layer, its residual variant or the guide).
+    pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
+        let arch = self.entry(name)?.arch.clone();
+        if !matches!(arch, Arch::Layer { .. } | Arch::Guide { .. }) {
+            return Err(WeightsError::WrongKind(name.into(), arch.kind(), "steering network"));
+        }
         self.verify(name, bytes)?;
-        let arch = format!("{config:?}");
-        load_bytes(config.init(device), bytes, name, &arch)
+        let desc = format!("{arch:?}");
+        match arch {
+            Arch::Layer { config } => Ok(Steering::Layer(load_bytes(config.init(device), bytes, name, &desc)?)),
+            Arch::Guide { config } => Ok(Steering::Guide(load_bytes(config.init(device), bytes, name, &desc)?)),
+            _ => unreachable!("checked above"),
+        }
     }
 }
 
-/// Manifest entries a sampling config needs: the U-Net, then the layer (`layer` is the
-/// variant's entry name, `layer` or `layer-residual`) for v1/v2.
-pub fn entries_for(cfg: &SampleConfig, layer: &'static str) -> (&'static str, Option<&'static str>) {
+/// Manifest entries a sampling config needs: the U-Net, then the steering network for v1/v2.
+pub fn entries_for(cfg: &SampleConfig) -> (&'static str, Option<&'static str>) {
     match (cfg.sampler, cfg.model) {
         (Method::Ddim, ModelKind::Conditional) => ("conditional", None),
         (Method::Ddim, ModelKind::Unconditional) => ("unconditional", None),
-        _ => ("unconditional", Some(layer)),
+        _ => ("unconditional", Some(cfg.layer.name())),
     }
 }
 

@@ -33,16 +33,9 @@ impl Denoiser for DummyUNet {
 pub struct DummyLayer;
 
 impl Steer for DummyLayer {
-    fn steer(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
         let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
         v * 0.9 + o
-    }
-    fn fan_out(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
-        let [m, c, h, w] = v.dims();
-        let k = classes.len();
-        let rep = v.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w]);
-        let tiled: Vec<usize> = (0..m).flat_map(|_| classes.iter().copied()).collect();
-        self.steer(rep, &tiled)
     }
 }
 

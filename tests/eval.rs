@@ -51,7 +51,7 @@ fn eval_grid_writes_every_requested_row() {
     pth::write_pth(&pth_file, &pth::state_dict(&net));
     let out3 = d.join("out3");
     let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))
-        .args(["eval", "--random-init", "--width", "8", "--levels", "2", "--methods", "v2,v2-residual"])
+        .args(["eval", "--random-init", "--width", "8", "--levels", "2", "--methods", "v2,v2-layer-residual"])
         .args(["--n", "10", "--steps", "2", "--seeds", "2", "--reference", "50"])
         .arg("--inception")
         .arg(&pth_file)
@@ -64,7 +64,7 @@ fn eval_grid_writes_every_requested_row() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out3.join("eval.md")).unwrap();
     assert!(md.contains("IS v3 (gen)") && md.contains("inception.pth"), "{md}");
-    assert!(md.contains("| v2-residual | 10 | 2 |"), "the residual layer's row: {md}");
+    assert!(md.contains("| v2-layer-residual | 10 | 2 |"), "the residual layer's row: {md}");
     let row = md.lines().find(|l| l.starts_with("| v2 | 10 | 2 |")).expect("v2 row");
     assert_eq!(row.matches('|').count(), 13, "two Inception-v3 cells: {row}");
     let csv = std::fs::read_to_string(out3.join("eval.csv")).unwrap();

@@ -5,7 +5,9 @@ mod common;
 
 use common::{checksum, to_vec, DummyLayer, DummyUNet};
 use vdiff::burn::tensor::Device;
-use vdiff::sampler::{fan_factors, sample, v2_unet_rows, Method, ModelKind, Nets, SampleConfig, SampleError, Sampling};
+use vdiff::sampler::{
+    fan_factors, sample, v2_unet_rows, LayerKind, Method, ModelKind, Nets, SampleConfig, SampleError, Sampling,
+};
 
 const COND: DummyUNet = DummyUNet { conditional: true };
 const UNCOND: DummyUNet = DummyUNet { conditional: false };
@@ -187,9 +189,56 @@ fn share_link_round_trips_the_config() {
         eta: 0.5,
         seed: 12345,
         w: 0.02,
+        layer: LayerKind::Paper,
+        steer_until: Some(2),
+        strength: 1.5,
     };
     let link = c.to_fragment();
     assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
     assert!(SampleConfig::from_fragment("sampler=v9").is_err());
     assert!(SampleConfig::from_fragment("n=ten").is_err());
+}
+
+/// Strength 0 and `steer_until = 0` turn v1 into unconditional ddim, bit for bit: the layer is
+/// not even called, so the same seed gives the same noise and the same arithmetic.
+#[test]
+fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
+    let ddim = run(&cfg(Method::Ddim, ModelKind::Unconditional, 20, 4)).0;
+    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    let off = [SampleConfig { strength: 0.0, ..v1.clone() }, SampleConfig { steer_until: Some(0), ..v1.clone() }];
+    for c in off {
+        assert_eq!(run(&c).0, ddim, "{c:?}");
+    }
+    // And steering does change the images (the comparison above is not vacuous).
+    assert_ne!(run(&v1).0, ddim);
+}
+
+/// The default steering rule is the paper's `i ≤ steps/2`; `steer_until` and `strength` move it.
+#[test]
+fn steer_until_and_strength_follow_their_definitions() {
+    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    assert_eq!(v1.steer_until(), 3);
+    assert_eq!((0..4).map(|i| v1.steers(i)).collect::<Vec<_>>(), [true, true, true, false]);
+    let paper = run(&v1).0;
+    assert_eq!(run(&SampleConfig { steer_until: Some(3), ..v1.clone() }).0, paper, "explicit default");
+    assert_eq!(run(&SampleConfig { strength: 1.0, ..v1.clone() }).0, paper);
+    for other in [SampleConfig { steer_until: Some(4), ..v1.clone() }, SampleConfig { strength: 2.0, ..v1.clone() }] {
+        assert_ne!(run(&other).0, paper, "{other:?}");
+    }
+    // v2 keeps its fan-out when unsteered: N images from one noise image, same row count.
+    let v2 = SampleConfig { strength: 0.0, ..cfg(Method::V2, ModelKind::Unconditional, 20, 4) };
+    assert_eq!(run(&v2).1, 1 + 10 + 20 + 20);
+}
+
+#[test]
+fn steering_settings_out_of_range_are_errors() {
+    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    for s in [-0.5, 4.5, f64::NAN] {
+        assert!(matches!(SampleConfig { strength: s, ..v1.clone() }.validate(), Err(SampleError::BadStrength(_))));
+    }
+    let e = SampleConfig { steer_until: Some(5), ..v1.clone() }.validate().unwrap_err();
+    assert!(matches!(e, SampleError::BadSteerUntil { got: 5, steps: 4 }), "{e}");
+    assert!(SampleConfig { steer_until: Some(4), ..v1 }.validate().is_ok());
+    assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
+    assert!(SampleConfig::from_fragment("strength=lots").is_err());
 }

@@ -9,7 +9,7 @@ use vdiff::burn::module::Module;
 use vdiff::burn::tensor::Device;
 use vdiff::model::UNetConfig;
 use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
-use vdiff::train::trainer::{early_stop, fresh_state, validate, Objective, Run, Stop, TrainConfig};
+use vdiff::train::trainer::{early_stop, fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig};
 use vdiff::weights::to_bytes;
 
 /// Run the `vdiff` binary with `args` (split at spaces) and `(flag, path)` pairs; fails the test
@@ -124,7 +124,7 @@ fn run<'a>(dir: &Path, train: &'a Cifar, device: &Device, model: &vdiff::model::
     Run {
         model,
         ema,
-        frozen: None,
+        frozen: Frozen::default(),
         train,
         val: train,
         dir: dir.into(),
@@ -151,11 +151,11 @@ fn overfit() {
     let train = Cifar::parse(&records(16, 2), "t").unwrap();
     let device = Device::flex();
     let r = run(&d, &train, &device, &tiny().init(&device.clone().autodiff()));
-    let before = validate(&r.model.valid(), None, &train, 16, &Objective::default(), &device);
+    let before = validate(&r.model.valid(), Frozen::default(), &train, 16, &Objective::default(), &device);
     let c = TrainConfig { ema_decay: 0.0, ..cfg(150, 150) };
     let (stop, state, ema) = r.train(fresh_state(c), None).unwrap();
     assert_eq!(stop, Stop::MaxSteps);
-    let after = validate(&ema, None, &train, 16, &Objective::default(), &device);
+    let after = validate(&ema, Frozen::default(), &train, 16, &Objective::default(), &device);
     // Measured 1.96–2.1× (the initial weights come from the device's shared RNG, so they differ
     // with what other tests draw first); 1.5× leaves a 25 % margin, and a net that does not
     // learn does not drop at all.
@@ -218,7 +218,7 @@ fn trained_weights_load_into_sample() {
     let layer = "train add-net --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet --device flex";
     vdiff(layer, &[("--unet", &out), ("--data", &d), ("--run", &d.join("run-layer")), ("--out", &out)]);
     let s = d.join("samples");
-    vdiff("sample --sampler v2 --n 10 --steps 2 --quiet", &[("--weights", &out), ("--out", &s)]);
+    vdiff("sample --sampler v2 --layer layer --n 10 --steps 2 --quiet", &[("--weights", &out), ("--out", &s)]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["classes"].as_array().unwrap().len(), 10);
     assert!(m["weights_sha256"]["unconditional"].as_str().unwrap().len() == 64);
@@ -253,8 +253,17 @@ fn wgpu_training_matches_flex() {
             let cls = Tensor::<1, Int>::from_data([1i64, 3, 5, 7], &adev);
             let t: Vec<f64> = (0..4).map(|_| rng.uniform()).collect();
             let l;
-            (model, ema, l) =
-                train_step(model, ema, &mut optim, None, (x0, cls, &t), &Objective::default(), &mut rng, 1e-3, 0.9);
+            (model, ema, l) = train_step(
+                model,
+                ema,
+                &mut optim,
+                Frozen::default(),
+                (x0, cls, &t),
+                &Objective::default(),
+                &mut rng,
+                1e-3,
+                0.9,
+            );
             out.push(l);
         }
         out
@@ -280,7 +289,7 @@ fn campaign_dry_run_exports_what_sample_loads() {
         vdiff(args, &[("--data", &d), ("--run", &run_dir), ("--out", &out)]);
     };
     campaign();
-    let phases = ["unconditional", "conditional", "layer", "layer-residual"];
+    let phases = ["unconditional", "conditional", "layer", "layer-residual", "layer-guide"];
     let steps = |p: &str| {
         let log = std::fs::read_to_string(run_dir.join(p).join("log.csv")).unwrap();
         log.lines().last().unwrap().split(',').next().unwrap().parse::<usize>().unwrap()

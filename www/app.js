@@ -10,14 +10,18 @@ function status(msg) { $("backend-status").textContent = msg; }
 function readForm() {
   const [model, sampler] = $("method").value.split("/");
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
+  const until = $("steer-until").value;
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
-           eta: +$("eta").value, seed: +$("seed").value, w: 0.01 };
+           eta: +$("eta").value, seed: +$("seed").value, w: 0.01, layer: $("layer").value,
+           strength: +$("strength").value, steer_until: until === "" ? null : +until };
 }
 
 function writeForm(c) {
   $("method").value = `${c.sampler === "ddim" ? c.model : "unconditional"}/${c.sampler}`;
   document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(+i.value)));
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
+  $("layer").value = c.layer; $("strength").value = c.strength;
+  $("steer-until").value = c.steer_until === null ? "" : c.steer_until;
 }
 
 // Checks a config in Rust; returns the error text or "".
@@ -72,7 +76,7 @@ async function fetchWeights(entry, onProgress) {
 }
 
 async function ensureWeights(eng, c) {
-  const missing = JSON.parse(eng.missing(JSON.stringify(c), $("layer").value));
+  const missing = JSON.parse(eng.missing(JSON.stringify(c)));
   for (const [k, e] of missing.entries()) {
     const [bytes, cache, key] = await fetchWeights(e, (got, total) => {
       $("progress").value = got / total;
@@ -107,7 +111,7 @@ function toImage(rgb, i) {
 async function runOnce(c) {
   const eng = await getEngine();
   await ensureWeights(eng, c);
-  const run = eng.start(JSON.stringify(c), $("layer").value);
+  const run = eng.start(JSON.stringify(c));
   const t0 = performance.now();
   for (;;) {
     if (cancelRequested) return null;
@@ -146,7 +150,7 @@ function showResult(c, r) {
 }
 
 function weightsTag(c) {
-  const names = c.sampler === "ddim" ? [c.model] : ["unconditional", $("layer").value];
+  const names = c.sampler === "ddim" ? [c.model] : ["unconditional", c.layer];
   return names.map((n) => (manifest.entries[n] ? manifest.entries[n].sha256.slice(0, 12) : "none")).join("-");
 }
 

@@ -29,6 +29,8 @@ pub struct BenchArgs {
     pub batch: usize,
     #[command(flatten)]
     pub nets: NetArgs,
+    #[command(flatten)]
+    pub steering: super::sample::SteerArgs,
 }
 
 /// Read the result back so that lazy backends really do the work.
@@ -49,7 +51,8 @@ fn min_time(reps: usize, mut f: impl FnMut(usize)) -> f64 {
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let device: Device = a.backend.device().map_err(anyhow::Error::msg)?;
-    let base = SampleConfig { model: ModelKind::Unconditional, n: a.n, eta: 1.0, ..Default::default() };
+    let base =
+        a.steering.apply(SampleConfig { model: ModelKind::Unconditional, n: a.n, eta: 1.0, ..Default::default() });
     let loaded = nets::load(&a.nets, &SampleConfig { sampler: Method::V2, steps: 5, ..base.clone() }, &device)?;
     let nets = loaded.nets();
     println!("backend {}, N = {}, best of {} runs", a.backend.name(), a.n, a.reps);
@@ -77,9 +80,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let steer = nets.layer.expect("v2 loads the layer");
     let tl = min_time(a.reps, |_| {
         let v = noise.normal_tensor([a.batch, 3, 32, 32], &device);
-        sync(steer.steer(v, &classes));
+        sync(steer.steer(v.clone(), v, -2.0, &classes));
     });
-    println!("additional layer, batch {}: {:.4} s ({:.1}% of a U-Net forward)", a.batch, tl, 100.0 * tl / t);
+    println!(
+        "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
+        base.layer.name(),
+        a.batch,
+        tl,
+        100.0 * tl / t
+    );
 
     println!("| steps | ddim s | v1 s | v2 s | ddim/v1 | ddim/v2 | rows ddim | rows v2 |");
     println!("|---|---|---|---|---|---|---|---|");

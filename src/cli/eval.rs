@@ -13,16 +13,18 @@ use vdiff::device::Backend;
 use vdiff::eval::classifier::{Classifier, ClassifierConfig};
 use vdiff::eval::inception::{load_inception, InceptionV3};
 use vdiff::eval::metrics::{frechet_distance, inception_score, softmax_rows};
-use vdiff::sampler::{sample, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::sampler::{sample, LayerKind, Method, ModelKind, Nets, SampleConfig, Steer, Teacher, CLASS_NAMES};
 use vdiff::train::data::Cifar;
 use vdiff::weights::{write_atomic, Manifest};
 
 use super::nets::{self, NetArgs};
+use super::sample::SteerArgs;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Networks: conditional, unconditional (ddim), v1, v2; v1-residual and v2-residual steer
-    /// with the residual variant of the layer.
+    /// Networks: conditional, unconditional (ddim), v1, v2 (steered by --layer); a suffix picks
+    /// the steering: v1-layer, v1-layer-residual, v1-layer-guide, v1-teacher (the conditional
+    /// U-Net steers: the ceiling of any layer imitating it), the same for v2.
     #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
     pub methods: Vec<String>,
     /// Image counts N.
@@ -55,6 +57,43 @@ pub struct EvalArgs {
     pub backend: Backend,
     #[command(flatten)]
     pub nets: NetArgs,
+    #[command(flatten)]
+    pub steering: SteerArgs,
+}
+
+/// One row kind of the table: a sampler and what steers it.
+struct MethodSpec {
+    model: ModelKind,
+    sampler: Method,
+    layer: LayerKind,
+    teacher: bool,
+}
+
+/// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
+/// `-layer`, `-layer-residual`, `-layer-guide`, or `-teacher` (the conditional U-Net).
+fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<MethodSpec> {
+    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer, teacher: false };
+    match method {
+        "conditional" => return Ok(ddim(ModelKind::Conditional)),
+        "unconditional" => return Ok(ddim(ModelKind::Unconditional)),
+        _ => {}
+    }
+    let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
+    let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);
+    let steer = match suffix {
+        "" => Some((default_layer, false)),
+        "teacher" => Some((default_layer, true)),
+        s => LayerKind::from_name(s).map(|l| (l, false)),
+    };
+    match (sampler, steer) {
+        (Some(sampler), Some((layer, teacher))) => {
+            Ok(MethodSpec { model: ModelKind::Unconditional, sampler, layer, teacher })
+        }
+        _ => anyhow::bail!(
+            "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
+             -layer, -layer-residual, -layer-guide or -teacher"
+        ),
+    }
 }
 
 struct Scores {
@@ -153,32 +192,33 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3)));
     }
     for method in &a.methods {
-        // `-residual`: the same sampler steered by the residual variant of the layer.
-        let (name, layer) = match method.strip_suffix("-residual") {
-            Some(base) => (base, "residual"),
-            None => (method.as_str(), a.nets.layer.as_str()),
+        let spec = parse_method(method, a.steering.layer)?;
+        let probe = a.steering.apply(SampleConfig {
+            model: spec.model,
+            sampler: spec.sampler,
+            layer: spec.layer,
+            ..Default::default()
+        });
+        let loaded = nets::load(&a.nets, &probe, &device)?;
+        // The ceiling row: the conditional U-Net itself steers (nets::Teacher).
+        let teacher = match spec.teacher {
+            true => Some(nets::load(&a.nets, &SampleConfig::default(), &device)?),
+            false => None,
         };
-        let (model, sampler) = match name {
-            "conditional" => (ModelKind::Conditional, Method::Ddim),
-            "unconditional" => (ModelKind::Unconditional, Method::Ddim),
-            "v1" => (ModelKind::Unconditional, Method::V1),
-            "v2" => (ModelKind::Unconditional, Method::V2),
-            _ => anyhow::bail!(
-                "unknown method {method:?} (conditional, unconditional, v1, v2, v1-residual, v2-residual)"
-            ),
+        let teacher = teacher.as_ref().map(|t| Teacher(&t.unet));
+        let run_nets = match &teacher {
+            Some(t) => Nets { unet: &loaded.unet, layer: Some(t as &dyn Steer) },
+            None => loaded.nets(),
         };
-        anyhow::ensure!(layer == a.nets.layer || sampler != Method::Ddim, "{method:?}: ddim uses no layer");
-        let probe = SampleConfig { model, sampler, ..Default::default() };
-        let loaded = nets::load(&NetArgs { layer: layer.into(), ..a.nets.clone() }, &probe, &device)?;
         for &n in &a.n {
             for &steps in &a.steps {
                 let (mut is, mut acc, mut fd, mut wall, mut is3) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let mut rows = 0;
                 for seed in 0..a.seeds {
-                    let cfg = SampleConfig { model, sampler, n, steps, eta: a.eta, seed, ..Default::default() };
+                    let cfg = SampleConfig { n, steps, eta: a.eta, seed, ..probe.clone() };
                     let t0 = Instant::now();
-                    let out = sample(&cfg, loaded.nets(), &device, |_| {})?;
+                    let out = sample(&cfg, run_nets, &device, |_| {})?;
                     let images = out.images;
                     let _ = images.clone().into_data(); // wall time includes the readback
                     let w = t0.elapsed().as_secs_f64();

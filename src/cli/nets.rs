@@ -8,8 +8,8 @@ use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
 use vdiff::import::{export_torch_unet, import_torch_unet};
-use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
-use vdiff::sampler::{Nets, SampleConfig};
+use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
+use vdiff::sampler::{LayerKind, Nets, SampleConfig, Steer, Steering};
 use vdiff::weights::{entries_for, Arch, Manifest};
 
 /// Where the networks come from.
@@ -30,26 +30,23 @@ pub struct NetArgs {
     /// Seed of the --random-init weights (so random-init runs are reproducible too).
     #[arg(long, default_value_t = 0)]
     pub init_seed: u64,
-    /// Additional-layer variant: faithful (the paper's, final ReLU) or residual.
-    #[arg(long, default_value = "faithful", value_parser = ["faithful", "residual"])]
-    pub layer: String,
 }
 
 pub struct Loaded {
     pub unet: UNet,
-    pub layer: Option<ClassLayer>,
+    pub layer: Option<Steering>,
     /// Manifest entry → SHA-256 of the file used ("random-init" when none).
     pub sha256: BTreeMap<String, String>,
 }
 
 impl Loaded {
     pub fn nets(&self) -> Nets<'_> {
-        Nets { unet: &self.unet, layer: self.layer.as_ref().map(|l| l as &dyn vdiff::sampler::Steer) }
+        Nets { unet: &self.unet, layer: self.layer.as_ref().map(|l| l as &dyn Steer) }
     }
 }
 
 pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Result<Loaded> {
-    let (unet_name, layer_name) = entries_for(cfg, if args.layer == "residual" { "layer-residual" } else { "layer" });
+    let (unet_name, layer_name) = entries_for(cfg);
     let mut sha256 = BTreeMap::new();
     if args.random_init {
         let ucfg = UNetConfig::new()
@@ -61,7 +58,11 @@ pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Resu
         sha256.insert(unet_name.to_string(), "random-init".to_string());
         let layer = layer_name.map(|l| {
             sha256.insert(l.to_string(), "random-init".to_string());
-            ClassLayerConfig::new().with_residual(args.layer == "residual").init(device)
+            match cfg.layer {
+                LayerKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
+                LayerKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
+                LayerKind::Guide => Steering::Guide(GuideNetConfig::new().init(device)),
+            }
         });
         return Ok(Loaded { unet: ucfg.init(device), layer, sha256 });
     }

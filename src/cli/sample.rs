@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid};
-use vdiff::sampler::{parse_classes, sample, to_rgb8, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::sampler::{parse_classes, sample, to_rgb8, LayerKind, Method, ModelKind, SampleConfig, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
 use super::nets::{self, NetArgs};
@@ -40,6 +40,8 @@ pub struct SampleArgs {
     /// v2's perturbation scale w.
     #[arg(long, default_value_t = 0.01)]
     pub w: f64,
+    #[command(flatten)]
+    pub steering: SteerArgs,
     /// Backend: flex (CPU) or wgpu (GPU).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
@@ -56,6 +58,27 @@ pub struct SampleArgs {
     pub link: Option<String>,
 }
 
+/// How v1/v2 steer: one set of flags for `sample`, `eval` and `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct SteerArgs {
+    /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
+    /// (the paper's additional layer) or layer-residual (v + layer(v)).
+    #[arg(long, value_enum, default_value_t = LayerKind::default())]
+    pub layer: LayerKind,
+    /// Steer steps i < K (default: the paper's i ≤ steps/2, K = steps/2 + 1); 0 steers none.
+    #[arg(long, value_name = "K")]
+    pub steer_until: Option<usize>,
+    /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none (0–4).
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f64,
+}
+
+impl SteerArgs {
+    pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
+        SampleConfig { layer: self.layer, steer_until: self.steer_until, strength: self.strength, ..cfg }
+    }
+}
+
 impl SampleArgs {
     pub fn config(&self) -> anyhow::Result<SampleConfig> {
         if let Some(link) = &self.link {
@@ -68,7 +91,7 @@ impl SampleArgs {
             Some(s) => parse_classes(s)?,
             None => (0..CLASS_NAMES.len()).collect(),
         };
-        let cfg = SampleConfig {
+        let cfg = self.steering.apply(SampleConfig {
             model: self.model,
             sampler: self.sampler,
             n: self.n,
@@ -77,7 +100,8 @@ impl SampleArgs {
             eta: self.eta,
             seed: self.seed,
             w: self.w,
-        };
+            ..Default::default()
+        });
         cfg.validate()?;
         Ok(SampleConfig {
             // v1/v2 imply the unconditional U-Net.
@@ -118,7 +142,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
         "eta": cfg.eta,
         "seed": cfg.seed,
         "w": cfg.w,
-        "layer": a.nets.layer,
+        "layer": if cfg.sampler == Method::Ddim { None } else { Some(cfg.layer.name()) },
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),

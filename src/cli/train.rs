@@ -6,9 +6,10 @@ use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
 use vdiff::device::Backend;
-use vdiff::model::{ClassLayerConfig, UNet, UNetConfig};
+use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
+use vdiff::sampler::LayerKind;
 use vdiff::train::data::Cifar;
-use vdiff::train::trainer::{fresh_state, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
+use vdiff::train::trainer::{fresh_state, Frozen, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
 use vdiff::weights::{load_bytes, Arch, Manifest};
 
 #[derive(Subcommand, Debug)]
@@ -31,7 +32,7 @@ pub enum TrainCmd {
 
 #[derive(Args, Debug)]
 pub struct CampaignArgs {
-    /// Wall-clock budget in minutes: 45 % to each U-Net, 5 % to each layer.
+    /// Wall-clock budget in minutes: 45 % to each U-Net, 3 % to each paper layer, 4 % to the guide.
     #[arg(long)]
     pub minutes: f64,
     /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
@@ -199,9 +200,14 @@ pub struct AddNetArgs {
     /// Frozen unconditional U-Net: a weights directory (entry "unconditional").
     #[arg(long, default_value = "weights")]
     pub unet: PathBuf,
-    /// Train the residual variant (v + layer(v), no final ReLU) instead of the paper's.
-    #[arg(long)]
-    pub residual: bool,
+    /// Which steering network: layer (the paper's), layer-residual (v + layer(v), no final ReLU)
+    /// or layer-guide (sees x_t, the noise level and the class).
+    #[arg(long, value_enum, default_value = "layer")]
+    pub layer: LayerKind,
+    /// Target: data (the image's v, method §4) or conditional (distillation: the conditional
+    /// U-Net's velocity for the same noisy image and class, from the same weights directory).
+    #[arg(long, default_value = "data", value_parser = ["data", "conditional"])]
+    pub target: String,
     /// Lowest t the loss sees. v1/v2 steer while t ≥ 0.5, so that is where the layer is trained
     /// by default; 0 with `--weighting sigmoid` is the paper's (the U-Net's) objective.
     #[arg(long, default_value_t = 0.5)]
@@ -262,26 +268,38 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let dev = device(&a.common.device)?;
             let model = config.init(&dev.clone().autodiff());
             let ema = config.init(&dev);
-            go(&a.common, info, model, ema, None, Objective::default(), dev)
+            go(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
             let dev = device(&a.common.device)?;
             let manifest =
                 Manifest::read(&a.unet).with_context(|| format!("frozen U-Net weights in {}", a.unet.display()))?;
-            let bytes = manifest.read_file(&a.unet, "unconditional")?;
-            let unet = manifest.load_unet("unconditional", &bytes, &dev)?;
-            anyhow::ensure!(!unet.is_conditional(), "the additional layer trains on the unconditional U-Net");
-            let config = ClassLayerConfig::new().with_residual(a.residual);
-            let entry = if a.residual { "layer-residual" } else { "layer" };
-            let info = RunInfo {
-                entry: entry.into(),
-                file: format!("{entry}.bpk"),
-                arch: Arch::Layer { config: config.clone() },
+            let load = |name: &str| -> anyhow::Result<UNet> {
+                let unet = manifest.load_unet(name, &manifest.read_file(&a.unet, name)?, &dev)?;
+                anyhow::ensure!(unet.is_conditional() == (name == "conditional"), "entry {name:?} is the wrong U-Net");
+                Ok(unet)
             };
-            let model = config.init(&dev.clone().autodiff());
-            let ema = config.init(&dev);
-            let objective = Objective { t_min: a.t_min, t_max: a.t_max, sigmoid_weight: a.weighting == "sigmoid" };
-            go(&a.common, info, model, ema, Some(&unet), objective, dev)
+            let unet = load("unconditional")?;
+            let distill = a.target == "conditional";
+            let teacher = if distill { Some(load("conditional")?) } else { None };
+            let frozen = Frozen { unet: Some(&unet), teacher: teacher.as_ref() };
+            let objective =
+                Objective { t_min: a.t_min, t_max: a.t_max, sigmoid_weight: a.weighting == "sigmoid", distill };
+            let entry = a.layer.name();
+            let file = format!("{entry}.bpk");
+            let adev = dev.clone().autodiff();
+            match a.layer {
+                LayerKind::Guide => {
+                    let config = GuideNetConfig::new();
+                    let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
+                    go(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                }
+                LayerKind::Paper | LayerKind::Residual => {
+                    let config = ClassLayerConfig::new().with_residual(a.layer == LayerKind::Residual);
+                    let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
+                    go(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                }
+            }
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),
         TrainCmd::Bench(a) => bench(a),
@@ -295,7 +313,7 @@ fn go<M: Trainable>(
     info: RunInfo,
     model: M,
     ema: M,
-    frozen: Option<&UNet>,
+    frozen: Frozen,
     objective: Objective,
     dev: Device,
 ) -> anyhow::Result<()> {
@@ -311,9 +329,9 @@ fn go<M: Trainable>(
     );
     let train = Cifar::load(&c.data, true)?;
     let val = Cifar::load(&c.data, false)?;
-    if let Some(unet) = frozen {
+    if let Some(unet) = frozen.unet {
         // The number the layer has to beat: the frozen U-Net's own loss on the same objective.
-        let own = vdiff::train::trainer::validate(unet, None, &val, c.val_images, &objective, &dev);
+        let own = vdiff::train::trainer::validate(unet, frozen, &val, c.val_images, &objective, &dev);
         println!("frozen U-Net alone on this objective: validation loss {own:.5}");
     }
     let params = ema.num_params();
@@ -407,20 +425,23 @@ fn campaign(a: CampaignArgs) -> anyhow::Result<()> {
         levels: a.levels,
         dropout: 0.1,
     };
-    let layer = |name: &str, residual: bool| AddNetArgs {
-        common: common(name, 0.05),
+    // The paper's layer keeps the paper's objective; the others train where v1/v2 steer, the
+    // guide on the conditional U-Net's velocity.
+    let layer = |layer: LayerKind, share: f64| AddNetArgs {
+        common: common(layer.name(), share),
         unet: a.out.clone(),
-        residual,
-        // The paper's layer keeps the paper's objective; the residual one trains where v1/v2 steer.
-        t_min: if residual { 0.5 } else { 0.0 },
+        layer,
+        target: if layer == LayerKind::Guide { "conditional" } else { "data" }.into(),
+        t_min: if layer == LayerKind::Paper { 0.0 } else { 0.5 },
         t_max: 1.0,
-        weighting: if residual { "none" } else { "sigmoid" }.into(),
+        weighting: if layer == LayerKind::Paper { "sigmoid" } else { "none" }.into(),
     };
     let started = std::time::Instant::now();
     run(TrainCmd::Unet(unet("unconditional", false)))?;
     run(TrainCmd::Unet(unet("conditional", true)))?;
-    run(TrainCmd::AddNet(layer("layer", false)))?;
-    run(TrainCmd::AddNet(layer("layer-residual", true)))?;
+    run(TrainCmd::AddNet(layer(LayerKind::Paper, 0.03)))?;
+    run(TrainCmd::AddNet(layer(LayerKind::Residual, 0.03)))?;
+    run(TrainCmd::AddNet(layer(LayerKind::Guide, 0.04)))?;
     println!("campaign done in {:.0} s → {}", started.elapsed().as_secs_f64(), a.out.display());
     Ok(())
 }
@@ -436,6 +457,10 @@ fn export(run: &Path, out: &Path) -> anyhow::Result<()> {
             manifest.save(out, &info.entry, &info.file, info.arch.clone(), m, true)?
         }
         Arch::Layer { config } => {
+            let m = load_bytes(config.init(&dev), &best, "best.bpk", &format!("{config:?}"))?;
+            manifest.save(out, &info.entry, &info.file, info.arch.clone(), m, true)?
+        }
+        Arch::Guide { config } => {
             let m = load_bytes(config.init(&dev), &best, "best.bpk", &format!("{config:?}"))?;
             manifest.save(out, &info.entry, &info.file, info.arch.clone(), m, true)?
         }
@@ -509,7 +534,7 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
                     model,
                     ema_model,
                     &mut optim,
-                    None,
+                    Frozen::default(),
                     (x0, cls, &t),
                     &Objective::default(),
                     &mut rng,

@@ -9,7 +9,7 @@ mod nets;
 mod v1;
 mod v2;
 
-pub use nets::{Denoiser, Steer};
+pub use nets::{Denoiser, Steer, Steering, Teacher};
 
 pub use v2::{fan_factors, v2_unet_rows};
 
@@ -47,6 +47,44 @@ pub enum Method {
     Ddim,
     V1,
     V2,
+}
+
+/// Which steering network v1/v2 use; the name is also its manifest entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerKind {
+    /// The paper's additional layer (method §4: `relu(decoder(…))` replaces `v`).
+    #[serde(rename = "layer")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer"))]
+    Paper,
+    /// `v + layer(v)`, the paper's layer without the final ReLU.
+    #[serde(rename = "layer-residual")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer-residual"))]
+    Residual,
+    /// The guide ([`crate::model::GuideNet`]): sees `x_t`, the noise level and the class.
+    #[default]
+    #[serde(rename = "layer-guide")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer-guide"))]
+    Guide,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 3] = [LayerKind::Paper, LayerKind::Residual, LayerKind::Guide];
+
+    /// The manifest entry (and share-link value): `layer`, `layer-residual`, `layer-guide`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Paper => "layer",
+            LayerKind::Residual => "layer-residual",
+            LayerKind::Guide => "layer-guide",
+        }
+    }
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
 }
 
 impl ModelKind {
@@ -99,7 +137,23 @@ pub struct SampleConfig {
     pub seed: u64,
     /// v2's perturbation scale `w` of the fan-out copies.
     pub w: f64,
+    /// The steering network of v1/v2.
+    #[serde(default)]
+    pub layer: LayerKind,
+    /// Steps `i < steer_until` are steered; `None`: the paper's `i ≤ steps/2`. 0 steers none.
+    #[serde(default)]
+    pub steer_until: Option<usize>,
+    /// Scale of the steering: `v + strength·(steered − v)`; 1 = as trained, 0 = none.
+    #[serde(default = "one")]
+    pub strength: f64,
 }
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
+pub const MAX_STRENGTH: f64 = 4.0;
 
 impl Default for SampleConfig {
     fn default() -> Self {
@@ -112,6 +166,9 @@ impl Default for SampleConfig {
             eta: 1.0,
             seed: 0,
             w: 0.01,
+            layer: LayerKind::default(),
+            steer_until: None,
+            strength: 1.0,
         }
     }
 }
@@ -138,6 +195,10 @@ pub enum SampleError {
     BadLink(String),
     #[error("initial noise has shape {0:?}, the sampler needs [{1}, 3, 32, 32]")]
     BadNoise(Vec<usize>, usize),
+    #[error("strength must be between 0 and {MAX_STRENGTH}, got {0}")]
+    BadStrength(f64),
+    #[error("steer-until must be between 0 and the step count {steps}, got {got}")]
+    BadSteerUntil { got: usize, steps: usize },
     #[error("{0} needs the additional layer, but none was loaded")]
     NoLayer(&'static str),
     #[error("the {wanted} U-Net was asked for, but the loaded one is {got}")]
@@ -169,6 +230,12 @@ impl SampleConfig {
         if !(0.0..=1.0).contains(&self.eta) {
             return Err(SampleError::BadEta(self.eta));
         }
+        if !(0.0..=MAX_STRENGTH).contains(&self.strength) {
+            return Err(SampleError::BadStrength(self.strength));
+        }
+        if let Some(k) = self.steer_until.filter(|&k| k > self.steps) {
+            return Err(SampleError::BadSteerUntil { got: k, steps: self.steps });
+        }
         let mut seen = [false; NUM_CLASSES];
         for &c in &self.classes {
             if c >= NUM_CLASSES {
@@ -199,6 +266,16 @@ impl SampleConfig {
         Ok(())
     }
 
+    /// Steps `i < steer_until()` are steered: by default the paper's `i ≤ steps/2`.
+    pub fn steer_until(&self) -> usize {
+        self.steer_until.unwrap_or(self.steps / 2 + 1)
+    }
+
+    /// Whether v1/v2 steer at step `i` — the one steering rule of both samplers.
+    pub fn steers(&self, i: usize) -> bool {
+        self.sampler != Method::Ddim && i < self.steer_until() && self.strength != 0.0
+    }
+
     /// Whether the images are steered to classes (everything but unconditional ddim).
     pub fn has_classes(&self) -> bool {
         !(self.sampler == Method::Ddim && self.model == ModelKind::Unconditional)
@@ -220,12 +297,13 @@ impl SampleConfig {
         }
     }
 
-    /// The share-link form, e.g. `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01`
-    /// (the page puts it in the URL fragment).
+    /// The share-link form, e.g.
+    /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&layer=layer-guide&strength=1`
+    /// plus `&steer_until=K` when set (the page puts it in the URL fragment).
     pub fn to_fragment(&self) -> String {
         let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
-        format!(
-            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}",
+        let mut s = format!(
+            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}&layer={}&strength={}",
             self.model.name(),
             self.sampler.name(),
             self.n,
@@ -233,8 +311,14 @@ impl SampleConfig {
             self.steps,
             self.eta,
             self.seed,
-            self.w
-        )
+            self.w,
+            self.layer.name(),
+            self.strength
+        );
+        if let Some(k) = self.steer_until {
+            s += &format!("&steer_until={k}");
+        }
+        s
     }
 
     /// Parse [`to_fragment`](Self::to_fragment)'s form (a leading `#` is ignored; missing keys
@@ -253,6 +337,9 @@ impl SampleConfig {
                 "eta" => c.eta = v.parse().map_err(|_| bad(k, v))?,
                 "seed" => c.seed = v.parse().map_err(|_| bad(k, v))?,
                 "w" => c.w = v.parse().map_err(|_| bad(k, v))?,
+                "layer" => c.layer = LayerKind::from_name(v).ok_or_else(|| bad(k, v))?,
+                "strength" => c.strength = v.parse().map_err(|_| bad(k, v))?,
+                "steer_until" => c.steer_until = Some(v.parse().map_err(|_| bad(k, v))?),
                 _ => {}
             }
         }
@@ -309,6 +396,8 @@ pub struct Sampling<'a> {
     pred: Option<Tensor<4>>,
     /// Class of each current row (v2 grows it with the rows).
     classes: Vec<usize>,
+    /// v2's fan-out plan: step `i` (1 ≤ i ≤ len) multiplies the rows by `fan[i − 1]`.
+    fan: Vec<usize>,
     unet_rows: usize,
 }
 
@@ -361,6 +450,7 @@ impl<'a> Sampling<'a> {
             x,
             pred: None,
             classes,
+            fan: if cfg.sampler == Method::V2 { fan_factors(cfg.n / cfg.classes.len()) } else { Vec::new() },
             unet_rows: 0,
         })
     }
@@ -424,6 +514,24 @@ impl<'a> Sampling<'a> {
 
     fn layer(&self) -> &'a dyn Steer {
         self.nets.layer.expect("checked in Sampling::new")
+    }
+
+    /// `v` steered toward each current row's class at this step, if this step steers.
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64) -> Tensor<4> {
+        if !self.cfg.steers(self.i) {
+            return v;
+        }
+        let steered = self.layer().steer(x, v.clone(), log_snr, &self.classes);
+        self.scale(v, steered)
+    }
+
+    /// `v + strength·(steered − v)`; exactly `steered` at strength 1.
+    fn scale(&self, v: Tensor<4>, steered: Tensor<4>) -> Tensor<4> {
+        if self.cfg.strength == 1.0 {
+            steered
+        } else {
+            v.clone() + (steered - v) * self.cfg.strength
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! What the samplers need from the networks, as two small traits: the U-Net role
-//! ([`Denoiser`]) and the additional layer's role ([`Steer`]). The real networks implement
-//! them; tests plug in deterministic dummies (diffusers-style "full loop" tests).
+//! ([`Denoiser`]) and the steering role ([`Steer`]). The real networks implement them; tests
+//! plug in deterministic dummies (diffusers-style "full loop" tests).
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::model::{ClassLayer, UNet};
+use crate::model::{ClassLayer, GuideNet, UNet};
 
 pub trait Denoiser {
     /// Predicted velocity for every row at one log-SNR.
@@ -16,10 +16,29 @@ pub trait Denoiser {
 }
 
 pub trait Steer {
-    /// Row `i` of `v` steered to `classes[i]`.
-    fn steer(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4>;
-    /// Every row of `v` once per class: row `r·k + j` is row `r` steered to `classes[j]`.
-    fn fan_out(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4>;
+    /// Row `i` of the unconditional velocity `v` steered to `classes[i]`; `x` and `log_snr`
+    /// are the state and noise level `v` was predicted from (the paper's layer ignores them).
+    ///
+    /// # Shapes
+    /// `x`, `v`: `[B, 3, 32, 32]`, `classes`: `B` labels → `[B, 3, 32, 32]`
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4>;
+
+    /// Every row once per class: row `r·k + j` is row `r` steered to `classes[j]`.
+    ///
+    /// # Shapes
+    /// `x`, `v`: `[m, 3, 32, 32]`, `classes`: `k` labels → `[m·k, 3, 32, 32]`
+    fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        let m = v.dims()[0];
+        let tiled: Vec<usize> = (0..m).flat_map(|_| classes.iter().copied()).collect();
+        let (x, v) = (repeat_rows(x, classes.len()), repeat_rows(v, classes.len()));
+        self.steer(x, v, log_snr, &tiled)
+    }
+}
+
+/// Each row `k` times in place: row `r·k + j` is row `r`.
+pub(crate) fn repeat_rows(t: Tensor<4>, k: usize) -> Tensor<4> {
+    let [m, c, h, w] = t.dims();
+    t.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w])
 }
 
 pub(crate) fn class_tensor(classes: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
@@ -42,12 +61,54 @@ impl Denoiser for UNet {
 }
 
 impl Steer for ClassLayer {
-    fn steer(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
         let cls = class_tensor(classes, &v.device());
         self.forward(v, cls)
     }
 
-    fn fan_out(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
+    /// The encoder runs once per input row, not once per output row.
+    fn fan_out(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
         ClassLayer::fan_out(self, v, classes)
+    }
+}
+
+impl Steer for GuideNet {
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        let device = v.device();
+        let ls = Tensor::<1>::full([v.dims()[0]], log_snr as f32, &device);
+        self.forward(x, v, ls, class_tensor(classes, &device))
+    }
+}
+
+/// The conditional U-Net as the steering network: steered steps use its velocity instead of
+/// the unconditional one. Not a cheap layer (it costs a second U-Net forward per steered row):
+/// the ceiling any layer trained to imitate it can reach under the same steering rule.
+pub struct Teacher<'a>(pub &'a UNet);
+
+impl Steer for Teacher<'_> {
+    fn steer(&self, x: Tensor<4>, _: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.0.velocity(x, log_snr, classes)
+    }
+}
+
+/// A loaded steering network of either design.
+pub enum Steering {
+    Layer(ClassLayer),
+    Guide(GuideNet),
+}
+
+impl Steer for Steering {
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        match self {
+            Steering::Layer(l) => l.steer(x, v, log_snr, classes),
+            Steering::Guide(g) => g.steer(x, v, log_snr, classes),
+        }
+    }
+
+    fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        match self {
+            Steering::Layer(l) => Steer::fan_out(l, x, v, log_snr, classes),
+            Steering::Guide(g) => Steer::fan_out(g, x, v, log_snr, classes),
+        }
     }
 }

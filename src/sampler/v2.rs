@@ -6,6 +6,7 @@
 
 use burn::tensor::Tensor;
 
+use super::nets::repeat_rows;
 use super::Sampling;
 
 /// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
@@ -45,28 +46,32 @@ pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
 /// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
 pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tensor<4>, Tensor<4>) {
     let i = run.i;
-    let k = run.cfg.classes.len();
-    let factors = fan_factors(run.cfg.n / k);
     let v = run.unet(x.clone(), log_snr);
     if i == 0 {
-        run.classes = run.cfg.classes.clone();
-        let v = run.layer().fan_out(v, &run.cfg.classes);
-        return (x.repeat_dim(0, k), v);
+        // One row becomes one row per class.
+        let classes = run.cfg.classes.clone();
+        let k = classes.len();
+        let plain = repeat_rows(v.clone(), k);
+        let v = if run.cfg.steers(0) {
+            let steered = run.layer().fan_out(x.clone(), v, log_snr, &classes);
+            run.scale(plain, steered)
+        } else {
+            plain
+        };
+        run.classes = classes;
+        return (repeat_rows(x, k), v);
     }
-    if i <= factors.len() {
-        let copies = factors[i - 1];
+    if let Some(&copies) = run.fan.get(i - 1) {
         let b = v.dims()[0];
         let mut vs = vec![v.clone()];
         for _ in 1..copies {
             let z = run.noise.normal_tensor([b, 3, 32, 32], &run.device);
-            vs.push(run.layer().steer(v.clone() + z * run.cfg.w, &run.classes));
+            vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
         }
         // Tiled, so row j and row j + b share a class.
         run.classes = run.classes.repeat(copies);
         return (x.repeat_dim(0, copies), Tensor::cat(vs, 0));
     }
-    if i <= run.cfg.steps / 2 {
-        return (x, run.layer().steer(v, &run.classes));
-    }
+    let v = run.steer(x.clone(), v, log_snr);
     (x, v)
 }

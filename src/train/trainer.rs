@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{epoch_order, Cifar};
 use super::{checkpoint, ema};
-use crate::model::{ClassLayer, UNet};
+use crate::model::{ClassLayer, GuideNet, UNet};
 use crate::noise::{Noise, NoiseState};
 use crate::schedule;
 use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
@@ -24,7 +24,7 @@ pub fn train_step<M: Trainable>(
     model: M,
     ema_model: M,
     optim: &mut ModuleOptimizer,
-    frozen: Option<&UNet>,
+    frozen: Frozen,
     (x0, classes, t): (Tensor<4>, Tensor<1, Int>, &[f64]),
     objective: &Objective,
     rng: &mut Noise,
@@ -39,13 +39,28 @@ pub fn train_step<M: Trainable>(
     (model, ema_model, lv)
 }
 
+/// The networks a steering network trains on, none of them trained: the unconditional U-Net
+/// whose velocity it steers and, for distillation, the conditional U-Net whose velocity is
+/// then the target instead of the data's `v`.
+#[derive(Clone, Copy, Default)]
+pub struct Frozen<'a> {
+    pub unet: Option<&'a UNet>,
+    pub teacher: Option<&'a UNet>,
+}
+
+impl<'a> Frozen<'a> {
+    fn unet(&self) -> &'a UNet {
+        self.unet.expect("a steering network trains on a frozen U-Net")
+    }
+}
+
 /// A network the loop can train: it predicts `v̂` for noised images.
 pub trait Trainable: Module + Clone {
     /// # Shapes
     /// `x_t`: `[B, 3, 32, 32]`, `log_snr`, `classes`: `[B]` → `[B, 3, 32, 32]`
     fn predict(
         &self,
-        frozen: Option<&UNet>,
+        frozen: Frozen,
         x_t: Tensor<4>,
         log_snr: Tensor<1>,
         classes: Tensor<1, Int>,
@@ -56,7 +71,7 @@ pub trait Trainable: Module + Clone {
 impl Trainable for UNet {
     fn predict(
         &self,
-        _: Option<&UNet>,
+        _: Frozen,
         x_t: Tensor<4>,
         ls: Tensor<1>,
         cls: Tensor<1, Int>,
@@ -72,16 +87,39 @@ impl Trainable for ClassLayer {
     /// U-Net, which runs without autodiff.
     fn predict(
         &self,
-        frozen: Option<&UNet>,
+        frozen: Frozen,
         x_t: Tensor<4>,
         ls: Tensor<1>,
         cls: Tensor<1, Int>,
         _: Option<&mut Noise>,
     ) -> Tensor<4> {
-        let unet = frozen.expect("the additional layer trains on a frozen U-Net");
-        let v = unet.forward(x_t.inner(), ls.inner(), None);
-        let v = if self.encoder.weight.val().is_autodiff() { v.autodiff() } else { v };
-        self.forward(v, cls)
+        self.forward(frozen_velocity(frozen.unet(), x_t, ls, None), cls)
+    }
+}
+
+impl Trainable for GuideNet {
+    fn predict(
+        &self,
+        frozen: Frozen,
+        x_t: Tensor<4>,
+        ls: Tensor<1>,
+        cls: Tensor<1, Int>,
+        _: Option<&mut Noise>,
+    ) -> Tensor<4> {
+        let v = frozen_velocity(frozen.unet(), x_t.clone(), ls.clone(), None);
+        self.forward(x_t, v, ls, cls)
+    }
+}
+
+/// A frozen network's velocity: it runs without autodiff, so no gradient reaches it; the result
+/// joins the graph of `x_t` again.
+fn frozen_velocity(unet: &UNet, x_t: Tensor<4>, ls: Tensor<1>, cls: Option<Tensor<1, Int>>) -> Tensor<4> {
+    let tracked = x_t.is_autodiff();
+    let v = unet.forward(x_t.inner(), ls.inner(), cls.map(|c| c.inner()));
+    if tracked {
+        v.autodiff()
+    } else {
+        v
     }
 }
 
@@ -94,11 +132,16 @@ pub struct Objective {
     /// Weigh each image's squared v error by sigmoid(log-SNR) = alpha² (method §2); `false`:
     /// the plain v error, which at high noise is the error of x̂₀ (`x̂₀ = alpha·x_t − sigma·v̂`).
     pub sigmoid_weight: bool,
+    /// Distillation: the target is the frozen conditional U-Net's velocity for the same noisy
+    /// image and class ([`Frozen::teacher`]) instead of the data's `v` — the same mean, without
+    /// the data's variance, which at high noise dwarfs the class signal.
+    #[serde(default)]
+    pub distill: bool,
 }
 
 impl Default for Objective {
     fn default() -> Self {
-        Self { t_min: 0.0, t_max: 1.0, sigmoid_weight: true }
+        Self { t_min: 0.0, t_max: 1.0, sigmoid_weight: true, distill: false }
     }
 }
 
@@ -183,7 +226,7 @@ pub fn early_stop(best: &mut f64, bad: &mut usize, val: f64, patience: usize) ->
 pub struct Run<'a, M: Trainable> {
     pub model: M,
     pub ema: M,
-    pub frozen: Option<&'a UNet>,
+    pub frozen: Frozen<'a>,
     pub train: &'a Cifar,
     pub val: &'a Cifar,
     /// Checkpoint, `best.bpk` (best EMA, f32) and `log.csv` go here.
@@ -201,11 +244,12 @@ fn per_row(v: &[f32], device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len(), 1, 1, 1]), device)
 }
 
-/// The v-objective loss of method §2 for one batch at times `t`, with `eps` from `rng`.
+/// The v-objective loss of method §2 for one batch at times `t`, with `eps` from `rng`; with a
+/// teacher, the target is the teacher's velocity for the same `x_t` and class (distillation).
 #[allow(clippy::too_many_arguments)]
 pub fn loss<M: Trainable>(
     model: &M,
-    frozen: Option<&UNet>,
+    frozen: Frozen,
     x0: Tensor<4>,
     classes: Tensor<1, Int>,
     t: &[f64],
@@ -227,9 +271,14 @@ pub fn loss<M: Trainable>(
     let eps = rng.normal_tensor([b, 3, 32, 32], &device);
     let (a, s) = (per_row(&alpha, &device), per_row(&sigma, &device));
     let x_t = x0.clone() * a.clone() + eps.clone() * s.clone();
-    let target = eps * a - x0 * s;
     let log_snr =
         Tensor::<1>::from_data(TensorData::new(ls.iter().map(|&l| l as f32).collect::<Vec<_>>(), [b]), &device);
+    let target = if objective.distill {
+        let teacher = frozen.teacher.expect("distillation needs the conditional U-Net");
+        frozen_velocity(teacher, x_t.clone(), log_snr.clone(), Some(classes.clone())).detach()
+    } else {
+        eps * a - x0 * s
+    };
     let v = model.predict(frozen, x_t, log_snr, classes, if dropout { Some(rng) } else { None });
     let per_image = (v - target).powi_scalar(2).mean_dim(3).mean_dim(2).mean_dim(1).reshape([b]);
     let w = Tensor::<1>::from_data(TensorData::new(weight, [b]), &device);
@@ -241,7 +290,7 @@ pub fn loss<M: Trainable>(
 /// and across runs.
 pub fn validate<M: Trainable>(
     model: &M,
-    frozen: Option<&UNet>,
+    frozen: Frozen,
     val: &Cifar,
     n: usize,
     objective: &Objective,
