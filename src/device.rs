@@ -5,9 +5,12 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+/// `--device` of every command: `auto` (a hardware GPU through wgpu, else Flex), `flex`, `wgpu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    /// A hardware GPU adapter through wgpu if there is one, else Flex ([`auto_device`]).
+    Auto,
     /// Burn's CPU backend.
     Flex,
     /// Burn's wgpu backend (a GPU adapter; WebGPU in the browser).
@@ -17,8 +20,18 @@ pub enum Backend {
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
+            Backend::Auto => "auto",
             Backend::Flex => "flex",
             Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// The device, the backend it is (`auto` resolved) and a line saying what was picked.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(self) -> Result<(Device, Backend, String), String> {
+        match self {
+            Backend::Auto => Ok(auto_device()),
+            b => Ok((b.device()?, b, format!("device: {}", b.name()))),
         }
     }
 
@@ -28,12 +41,13 @@ impl Backend {
     pub fn device(self) -> Result<Device, String> {
         static WGPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
         match self {
+            Backend::Auto => Ok(auto_device().0),
             Backend::Flex => Ok(Device::flex()),
             Backend::Wgpu => WGPU
                 .get_or_init(|| {
                     Device::wgpu_options()
                         .init()
-                        .map_err(|e| format!("no usable wgpu adapter (GPU): {e}; use --backend flex"))
+                        .map_err(|e| format!("no usable wgpu adapter (GPU): {e}; use --device flex"))
                 })
                 .clone(),
         }
@@ -45,13 +59,13 @@ impl Backend {
 /// slower than Flex. Returns the device and a line saying what was picked. Decided once per
 /// process (a wgpu runtime cannot be initialised twice).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn auto_device() -> (Device, String) {
-    static AUTO: std::sync::OnceLock<(Device, String)> = std::sync::OnceLock::new();
+pub fn auto_device() -> (Device, Backend, String) {
+    static AUTO: std::sync::OnceLock<(Device, Backend, String)> = std::sync::OnceLock::new();
     AUTO.get_or_init(pick_auto_device).clone()
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn pick_auto_device() -> (Device, String) {
+fn pick_auto_device() -> (Device, Backend, String) {
     use burn::tensor::wgpu::wgpu;
     use burn::tensor::DeviceKind;
     let adapters = block_on(wgpu::Instance::default().enumerate_adapters(wgpu::Backends::all()));
@@ -66,8 +80,10 @@ fn pick_auto_device() -> (Device, String) {
     if let Some((kind, info)) = pick {
         let what = describe(info);
         match Device::wgpu_options().device_kind(kind).init() {
-            Ok(device) => return (device, format!("device: wgpu on {what}")),
-            Err(e) => return (Device::flex(), format!("device: flex (CPU): wgpu could not open {what}: {e}")),
+            Ok(device) => return (device, Backend::Wgpu, format!("device: wgpu on {what}")),
+            Err(e) => {
+                return (Device::flex(), Backend::Flex, format!("device: flex (CPU): wgpu could not open {what}: {e}"))
+            }
         }
     }
     let why = if infos.is_empty() {
@@ -75,7 +91,7 @@ fn pick_auto_device() -> (Device, String) {
     } else {
         format!("no hardware GPU adapter; skipped {}", infos.iter().map(describe).collect::<Vec<_>>().join(", "))
     };
-    (Device::flex(), format!("device: flex (CPU): {why}"))
+    (Device::flex(), Backend::Flex, format!("device: flex (CPU): {why}"))
 }
 
 /// Drive a future that needs no reactor (wgpu's native adapter enumeration) to completion.
@@ -95,9 +111,10 @@ impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(Backend::Auto),
             "flex" | "cpu" => Ok(Backend::Flex),
             "wgpu" | "gpu" => Ok(Backend::Wgpu),
-            _ => Err(format!("unknown backend {s:?} (flex, wgpu)")),
+            _ => Err(format!("unknown device {s:?} (auto, flex, wgpu)")),
         }
     }
 }

@@ -123,3 +123,17 @@ pub fn labelled_grid(images: &[Vec<u8>], labels: &[&str]) -> Rgb {
     }
     g
 }
+
+/// Images in `[−1, 1]` → interleaved RGB bytes, one `Vec` of 32·32·3 per image.
+pub fn to_rgb8(data: &[f32], n: usize) -> Vec<Vec<u8>> {
+    const P: usize = 32 * 32;
+    (0..n)
+        .map(|i| {
+            let img = &data[i * 3 * P..(i + 1) * 3 * P];
+            (0..P)
+                .flat_map(|p| (0..3).map(move |c| img[c * P + p]))
+                .map(|v| (((v + 1.0) * 127.5).round()).clamp(0.0, 255.0) as u8)
+                .collect()
+        })
+        .collect()
+}

@@ -84,11 +84,11 @@ pub fn read_safetensors(path: &Path, prefix: &str) -> Result<HashMap<String, Raw
     let p = path.display().to_string();
     let fail = |msg: String| ImportError::Format { path: p.clone(), msg };
     let data = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let n = u64::from_le_bytes(data.get(..8).ok_or_else(|| fail("truncated".into()))?.try_into().unwrap()) as usize;
-    let header: serde_json::Value =
-        serde_json::from_slice(data.get(8..8 + n).ok_or_else(|| fail("truncated header".into()))?)
-            .map_err(|e| fail(e.to_string()))?;
-    let body = &data[8 + n..];
+    let n = u64::from_le_bytes(data.get(..8).ok_or_else(|| fail("truncated".into()))?.try_into().unwrap());
+    let end = usize::try_from(n).ok().and_then(|n| n.checked_add(8)).filter(|&e| e <= data.len());
+    let end = end.ok_or_else(|| fail("truncated header".into()))?;
+    let header: serde_json::Value = serde_json::from_slice(&data[8..end]).map_err(|e| fail(e.to_string()))?;
+    let body = &data[end..];
     let mut out = HashMap::new();
     for (name, info) in header.as_object().ok_or_else(|| fail("header is not an object".into()))? {
         if !name.starts_with(prefix) || name == "__metadata__" {

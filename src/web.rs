@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use burn::tensor::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
-use crate::image::{encode_png, labelled_grid};
+use crate::image::{encode_png, labelled_grid, to_rgb8};
 use crate::model::UNet;
-use crate::sampler::{to_rgb8, Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
+use crate::sampler::{Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
 use crate::weights::{entries_for, Manifest};
 
 #[wasm_bindgen(start)]

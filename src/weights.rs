@@ -17,20 +17,27 @@ pub const MANIFEST: &str = "manifest.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("cannot read weights {path}: {msg}")]
-    Io { path: String, msg: String },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("weights {name} are corrupt: SHA-256 is {got}, the manifest says {want}")]
     Checksum { name: String, got: String, want: String },
     #[error("weights {name} are not a valid .bpk record: {msg}")]
     Format { name: String, msg: String },
     #[error("weights {name} do not match the architecture {arch}: {msg}")]
     Mismatch { name: String, arch: String, msg: String },
-    #[error("the weights manifest has no entry {0:?} (it has: {1})")]
-    Missing(String, String),
-    #[error("manifest entry {0:?} is a {1}, not a {2}")]
-    WrongKind(String, &'static str, &'static str),
-    #[error("invalid weights manifest: {0}")]
-    Manifest(String),
+    #[error("the weights manifest has no entry {name:?} (it has: {available})")]
+    Missing { name: String, available: String },
+    #[error("manifest entry {name:?} is a {is}, not a {wanted}")]
+    WrongKind { name: String, is: &'static str, wanted: &'static str },
+    #[error("invalid weights manifest: {source}")]
+    Manifest {
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// The architecture a weights file was saved from.
@@ -72,7 +79,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn parse(json: &str) -> Result<Self, WeightsError> {
-        serde_json::from_str(json).map_err(|e| WeightsError::Manifest(e.to_string()))
+        serde_json::from_str(json).map_err(|source| WeightsError::Manifest { source })
     }
 
     pub fn to_json(&self) -> String {
@@ -81,21 +88,22 @@ impl Manifest {
 
     pub fn entry(&self, name: &str) -> Result<&Entry, WeightsError> {
         self.entries.get(name).ok_or_else(|| {
-            WeightsError::Missing(name.into(), self.entries.keys().cloned().collect::<Vec<_>>().join(", "))
+            let available = self.entries.keys().cloned().collect::<Vec<_>>().join(", ");
+            WeightsError::Missing { name: name.into(), available }
         })
     }
 
     pub fn unet_config(&self, name: &str) -> Result<UNetConfig, WeightsError> {
         match &self.entry(name)?.arch {
             Arch::Unet { config } => Ok(config.clone()),
-            a => Err(WeightsError::WrongKind(name.into(), a.kind(), "U-Net")),
+            a => Err(WeightsError::WrongKind { name: name.into(), is: a.kind(), wanted: "U-Net" }),
         }
     }
 
     pub fn load_classifier(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Classifier, WeightsError> {
         let config = match &self.entry(name)?.arch {
             Arch::Classifier { config } => config.clone(),
-            a => return Err(WeightsError::WrongKind(name.into(), a.kind(), "classifier")),
+            a => return Err(WeightsError::WrongKind { name: name.into(), is: a.kind(), wanted: "classifier" }),
         };
         self.verify(name, bytes)?;
         let arch = format!("{config:?}");
@@ -124,7 +132,7 @@ impl Manifest {
     pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
         let arch = self.entry(name)?.arch.clone();
         if !matches!(arch, Arch::Layer { .. } | Arch::Guide { .. }) {
-            return Err(WeightsError::WrongKind(name.into(), arch.kind(), "steering network"));
+            return Err(WeightsError::WrongKind { name: name.into(), is: arch.kind(), wanted: "steering network" });
         }
         self.verify(name, bytes)?;
         let desc = format!("{arch:?}");
@@ -190,7 +198,7 @@ mod files {
     use super::*;
 
     fn read(path: &Path) -> Result<Vec<u8>, WeightsError> {
-        std::fs::read(path).map_err(|e| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() })
+        std::fs::read(path).map_err(|source| WeightsError::Io { path: path.display().to_string(), source })
     }
 
     impl Manifest {
@@ -231,7 +239,7 @@ mod files {
 
     /// Write via a temporary file and rename, so a crash never leaves a half-written file.
     pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
-        let err = |e: std::io::Error| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() };
+        let err = |source: std::io::Error| WeightsError::Io { path: path.display().to_string(), source };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(err)?;
         }

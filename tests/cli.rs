@@ -33,7 +33,7 @@ fn sample_writes_pngs_grid_and_manifest_byte_identically() {
     assert!(o.status.success(), "{}", stderr(&o));
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
     for key in
-        ["model", "sampler", "n", "steps", "eta", "seed", "classes", "unet_rows", "wall_s", "backend", "weights_sha256"]
+        ["model", "sampler", "n", "steps", "eta", "seed", "classes", "unet_rows", "wall_s", "device", "weights_sha256"]
     {
         assert!(m.get(key).is_some(), "manifest lacks {key}");
     }

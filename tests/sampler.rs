@@ -12,8 +12,9 @@ use vdiff::sampler::{
 const COND: DummyUNet = DummyUNet { conditional: true };
 const UNCOND: DummyUNet = DummyUNet { conditional: false };
 
+/// The dummy layer stands for the paper's (default strength 1), which the goldens were made with.
 fn cfg(sampler: Method, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
-    SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, ..Default::default() }
+    SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, layer: LayerKind::Paper, ..Default::default() }
 }
 
 fn run(c: &SampleConfig) -> (Vec<f32>, usize) {
@@ -191,7 +192,7 @@ fn share_link_round_trips_the_config() {
         w: 0.02,
         layer: LayerKind::Paper,
         steer_until: Some(2),
-        strength: 1.5,
+        strength: Some(1.5),
     };
     let link = c.to_fragment();
     assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
@@ -205,7 +206,7 @@ fn share_link_round_trips_the_config() {
 fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
     let ddim = run(&cfg(Method::Ddim, ModelKind::Unconditional, 20, 4)).0;
     let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
-    let off = [SampleConfig { strength: 0.0, ..v1.clone() }, SampleConfig { steer_until: Some(0), ..v1.clone() }];
+    let off = [SampleConfig { strength: Some(0.0), ..v1.clone() }, SampleConfig { steer_until: Some(0), ..v1.clone() }];
     for c in off {
         assert_eq!(run(&c).0, ddim, "{c:?}");
     }
@@ -221,24 +222,32 @@ fn steer_until_and_strength_follow_their_definitions() {
     assert_eq!((0..4).map(|i| v1.steers(i)).collect::<Vec<_>>(), [true, true, true, false]);
     let paper = run(&v1).0;
     assert_eq!(run(&SampleConfig { steer_until: Some(3), ..v1.clone() }).0, paper, "explicit default");
-    assert_eq!(run(&SampleConfig { strength: 1.0, ..v1.clone() }).0, paper);
-    for other in [SampleConfig { steer_until: Some(4), ..v1.clone() }, SampleConfig { strength: 2.0, ..v1.clone() }] {
+    assert_eq!(run(&SampleConfig { strength: Some(1.0), ..v1.clone() }).0, paper);
+    for other in
+        [SampleConfig { steer_until: Some(4), ..v1.clone() }, SampleConfig { strength: Some(2.0), ..v1.clone() }]
+    {
         assert_ne!(run(&other).0, paper, "{other:?}");
     }
     // v2 keeps its fan-out when unsteered: N images from one noise image, same row count.
-    let v2 = SampleConfig { strength: 0.0, ..cfg(Method::V2, ModelKind::Unconditional, 20, 4) };
+    let v2 = SampleConfig { strength: Some(0.0), ..cfg(Method::V2, ModelKind::Unconditional, 20, 4) };
     assert_eq!(run(&v2).1, 1 + 10 + 20 + 20);
 }
 
 #[test]
 fn steering_settings_out_of_range_are_errors() {
     let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
-    for s in [-0.5, 4.5, f64::NAN] {
-        assert!(matches!(SampleConfig { strength: s, ..v1.clone() }.validate(), Err(SampleError::BadStrength(_))));
+    for s in [-0.5, 8.5, f64::NAN] {
+        assert!(matches!(
+            SampleConfig { strength: Some(s), ..v1.clone() }.validate(),
+            Err(SampleError::BadStrength(_))
+        ));
     }
     let e = SampleConfig { steer_until: Some(5), ..v1.clone() }.validate().unwrap_err();
     assert!(matches!(e, SampleError::BadSteerUntil { got: 5, steps: 4 }), "{e}");
-    assert!(SampleConfig { steer_until: Some(4), ..v1 }.validate().is_ok());
+    assert!(SampleConfig { steer_until: Some(4), ..v1.clone() }.validate().is_ok());
+    // The default strength is the layer's.
+    assert_eq!(v1.strength(), 1.0);
+    assert_eq!(SampleConfig { layer: LayerKind::Guide, ..v1 }.strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("strength=lots").is_err());
 }

@@ -9,7 +9,7 @@ use vdiff::burn::module::Module;
 use vdiff::burn::tensor::Device;
 use vdiff::model::UNetConfig;
 use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
-use vdiff::train::trainer::{early_stop, fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig};
+use vdiff::train::trainer::{fresh_state, validate, EarlyStopping, Frozen, Objective, Run, Stop, TrainConfig};
 use vdiff::weights::to_bytes;
 
 /// Run the `vdiff` binary with `args` (split at spaces) and `(flag, path)` pairs; fails the test
@@ -192,18 +192,19 @@ fn resume() {
 
 #[test]
 fn early_stopping_stops_when_validation_stalls() {
-    let (mut best, mut bad) = (f64::INFINITY, 0);
+    let mut early = EarlyStopping::default();
     let vals = [1.0, 0.8, 0.7, 0.71, 0.69, 0.75, 0.72, 0.70, 0.9];
     let mut stopped_at = None;
     for (i, v) in vals.iter().enumerate() {
-        let (_, stop) = early_stop(&mut best, &mut bad, *v, 3);
-        if stop {
+        let best = early.update(i, *v);
+        assert_eq!(best, [0, 1, 2, 4].contains(&i), "step {i}");
+        if early.should_stop(3) {
             stopped_at = Some(i);
             break;
         }
     }
     assert_eq!(stopped_at, Some(7), "3 evaluations without beating 0.69");
-    assert_eq!(best, 0.69);
+    assert_eq!((early.best_val, early.best_step), (0.69, 4));
 }
 
 #[test]

@@ -10,17 +10,17 @@ function status(msg) { $("backend-status").textContent = msg; }
 function readForm() {
   const [model, sampler] = $("method").value.split("/");
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
-  const until = $("steer-until").value;
+  const until = $("steer-until").value, strength = $("strength").value;
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
            eta: +$("eta").value, seed: +$("seed").value, w: 0.01, layer: $("layer").value,
-           strength: +$("strength").value, steer_until: until === "" ? null : +until };
+           strength: strength === "" ? null : +strength, steer_until: until === "" ? null : +until };
 }
 
 function writeForm(c) {
   $("method").value = `${c.sampler === "ddim" ? c.model : "unconditional"}/${c.sampler}`;
   document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(+i.value)));
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
-  $("layer").value = c.layer; $("strength").value = c.strength;
+  $("layer").value = c.layer; $("strength").value = c.strength === null ? "" : c.strength;
   $("steer-until").value = c.steer_until === null ? "" : c.steer_until;
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use clap::Args;
 use vdiff::device::Backend;
 use vdiff::noise::Noise;
@@ -12,9 +12,9 @@ use super::nets::{self, NetArgs};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Backend: flex (CPU) or wgpu (GPU).
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    #[arg(long = "device", alias = "backend", default_value = "auto")]
+    pub device: Backend,
     /// Images per run.
     #[arg(long, default_value_t = 100)]
     pub n: usize,
@@ -50,12 +50,12 @@ fn min_time(reps: usize, mut f: impl FnMut(usize)) -> f64 {
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
-    let device: Device = a.backend.device().map_err(anyhow::Error::msg)?;
+    let (device, backend) = super::open_device(a.device)?;
     let base =
         a.steering.apply(SampleConfig { model: ModelKind::Unconditional, n: a.n, eta: 1.0, ..Default::default() });
     let loaded = nets::load(&a.nets, &SampleConfig { sampler: Method::V2, steps: 5, ..base.clone() }, &device)?;
     let nets = loaded.nets();
-    println!("backend {}, N = {}, best of {} runs", a.backend.name(), a.n, a.reps);
+    println!("backend {}, N = {}, best of {} runs", backend.name(), a.n, a.reps);
 
     let mut noise = Noise::new(1);
     let ls = Tensor::<1>::full([a.batch], 0.5f32, &device);

@@ -52,9 +52,9 @@ pub struct EvalArgs {
     /// `inception_v3_google-*.pth` or pytorch-fid's `pt_inception-*.pth`).
     #[arg(long)]
     pub inception: Option<PathBuf>,
-    /// Backend: flex (CPU) or wgpu (GPU).
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    #[arg(long = "device", alias = "backend", default_value = "auto")]
+    pub device: Backend,
     #[command(flatten)]
     pub nets: NetArgs,
     #[command(flatten)]
@@ -144,7 +144,7 @@ fn classifier(args: &NetArgs, device: &Device) -> anyhow::Result<Classifier> {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
-    let device = a.backend.device().map_err(anyhow::Error::msg)?;
+    let device = super::open_device(a.device)?.0;
     let clf = classifier(&a.nets, &device)?;
     let inception = match &a.inception {
         Some(p) => Some(load_inception(p, &device)?),

@@ -48,3 +48,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
     }
 }
+
+/// The device of `--device`, and the backend it resolved to (`auto` says what it picked).
+fn open_device(b: vdiff::device::Backend) -> anyhow::Result<(burn::tensor::Device, vdiff::device::Backend)> {
+    let (device, backend, what) = b.open().map_err(anyhow::Error::msg)?;
+    if b == vdiff::device::Backend::Auto {
+        eprintln!("{what}");
+    }
+    Ok((device, backend))
+}

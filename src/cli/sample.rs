@@ -8,8 +8,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
-use vdiff::image::{encode_png, labelled_grid};
-use vdiff::sampler::{parse_classes, sample, to_rgb8, LayerKind, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::image::{encode_png, labelled_grid, to_rgb8};
+use vdiff::sampler::{parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
 use super::nets::{self, NetArgs};
@@ -42,9 +42,9 @@ pub struct SampleArgs {
     pub w: f64,
     #[command(flatten)]
     pub steering: SteerArgs,
-    /// Backend: flex (CPU) or wgpu (GPU).
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    #[arg(long = "device", alias = "backend", default_value = "auto")]
+    pub device: Backend,
     #[command(flatten)]
     pub nets: NetArgs,
     /// Output directory.
@@ -68,9 +68,10 @@ pub struct SteerArgs {
     /// Steer steps i < K (default: the paper's i ≤ steps/2, K = steps/2 + 1); 0 steers none.
     #[arg(long, value_name = "K")]
     pub steer_until: Option<usize>,
-    /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none (0–4).
-    #[arg(long, default_value_t = 1.0)]
-    pub strength: f64,
+    /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
+    /// (≤ 8). Default: the layer's measured best (the guide: 3; the paper's layers: 1).
+    #[arg(long)]
+    pub strength: Option<f64>,
 }
 
 impl SteerArgs {
@@ -113,7 +114,7 @@ impl SampleArgs {
 
 pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     let cfg = a.config()?;
-    let device = a.backend.device().map_err(anyhow::Error::msg)?;
+    let (device, backend) = super::open_device(a.device)?;
     let loaded = nets::load(&a.nets, &cfg, &device)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
 
@@ -148,7 +149,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),
         "unet_rows": out.unet_rows,
         "wall_s": wall,
-        "backend": a.backend.name(),
+        "device": backend.name(),
         "weights_sha256": loaded.sha256,
         "config": cfg,
         "share_link": format!("#{}", cfg.to_fragment()),

@@ -233,13 +233,8 @@ pub struct ExportArgs {
 
 /// The training device, saying which one it is: `auto` picks a hardware GPU, else the CPU.
 fn device(name: &str) -> anyhow::Result<Device> {
-    if name == "auto" {
-        let (device, what) = vdiff::device::auto_device();
-        eprintln!("{what}");
-        return Ok(device);
-    }
-    let device = name.parse::<Backend>().map_err(anyhow::Error::msg)?.device().map_err(anyhow::Error::msg)?;
-    eprintln!("device: {name}");
+    let (device, _, what) = name.parse::<Backend>().and_then(Backend::open).map_err(anyhow::Error::msg)?;
+    eprintln!("{what}");
     Ok(device)
 }
 
@@ -384,7 +379,7 @@ fn go<M: Trainable>(
     let (stop, state, _) = run.train(state, optim)?;
     println!(
         "stopped ({stop:?}) at step {}: best validation loss {:.5} at step {}, {:.0} s",
-        state.step, state.best_val, state.best_step, state.wall_s
+        state.step, state.early.best_val, state.early.best_step, state.wall_s
     );
     if stop != Stop::TimeLimit || state.step > 0 {
         export(&c.run, &c.out)?;

@@ -26,7 +26,7 @@ pub fn save<S: Serialize>(path: &Path, state: &S, blobs: &[&[u8]]) -> Result<(),
 pub fn load<S: DeserializeOwned>(path: &Path, n: usize) -> Result<(S, Vec<Vec<u8>>), WeightsError> {
     let p = path.display().to_string();
     let bad = |msg: &str| WeightsError::Format { name: p.clone(), msg: msg.into() };
-    let data = std::fs::read(path).map_err(|e| WeightsError::Io { path: p.clone(), msg: e.to_string() })?;
+    let data = std::fs::read(path).map_err(|source| WeightsError::Io { path: p.clone(), source })?;
     if data.get(..8) != Some(MAGIC.as_slice()) {
         return Err(bad("not a vdiff checkpoint"));
     }
@@ -34,9 +34,11 @@ pub fn load<S: DeserializeOwned>(path: &Path, n: usize) -> Result<(S, Vec<Vec<u8
     let mut parts = Vec::new();
     for _ in 0..=n {
         let len = data.get(pos..pos + 8).ok_or_else(|| bad("truncated"))?;
-        let len = u64::from_le_bytes(len.try_into().unwrap()) as usize;
-        parts.push(data.get(pos + 8..pos + 8 + len).ok_or_else(|| bad("truncated"))?.to_vec());
-        pos += 8 + len;
+        let len = u64::from_le_bytes(len.try_into().unwrap());
+        // The length is the file's word: check it against the data before using it.
+        let end = usize::try_from(len).ok().and_then(|l| (pos + 8).checked_add(l)).ok_or_else(|| bad("truncated"))?;
+        parts.push(data.get(pos + 8..end).ok_or_else(|| bad("truncated"))?.to_vec());
+        pos = end;
     }
     let state = serde_json::from_slice(&parts[0]).map_err(|e| bad(&e.to_string()))?;
     Ok((state, parts.split_off(1)))

@@ -195,9 +195,9 @@ pub struct TrainState {
     pub config: TrainConfig,
     pub step: usize,
     pub noise: NoiseState,
-    pub best_val: f64,
-    pub best_step: usize,
-    pub bad_evals: usize,
+    /// Flattened, so checkpoints keep the keys `best_val`, `best_step`, `bad_evals`.
+    #[serde(flatten)]
+    pub early: EarlyStopping,
     pub wall_s: f64,
     pub log: Vec<LogRow>,
     pub stopped_early: bool,
@@ -211,16 +211,56 @@ pub enum Stop {
     TimeLimit,
 }
 
-/// Early stopping (the paper's MAX_COUNT): feed validation losses, it says when to stop.
-pub fn early_stop(best: &mut f64, bad: &mut usize, val: f64, patience: usize) -> (bool, bool) {
-    if val < *best {
-        *best = val;
-        *bad = 0;
-        (true, false)
-    } else {
-        *bad += 1;
-        (false, *bad >= patience)
+/// Early stopping on the validation loss (the paper's MAX_COUNT): stop after `patience`
+/// evaluations in a row without a new best.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EarlyStopping {
+    pub best_val: f64,
+    pub best_step: usize,
+    pub bad_evals: usize,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        Self { best_val: f64::INFINITY, best_step: 0, bad_evals: 0 }
     }
+}
+
+impl EarlyStopping {
+    /// Record the validation loss of `step`; returns whether it is a new best.
+    pub fn update(&mut self, step: usize, val: f64) -> bool {
+        if val < self.best_val {
+            *self = Self { best_val: val, best_step: step, bad_evals: 0 };
+            true
+        } else {
+            self.bad_evals += 1;
+            false
+        }
+    }
+
+    pub fn should_stop(&self, patience: usize) -> bool {
+        self.bad_evals >= patience
+    }
+}
+
+/// What can end a training run early: files that cannot be written, a checkpoint that cannot
+/// be read, an optimizer state that does not fit.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("optimizer state: {msg}")]
+    Optimizer { msg: String },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io { path: path.display().to_string(), source }
 }
 
 pub struct Run<'a, M: Trainable> {
@@ -313,96 +353,43 @@ impl<M: Trainable> Run<'_, M> {
         self.dir.join("checkpoint.bin")
     }
 
-    /// Train from `state` (a fresh one, or one loaded by [`resume`](Self::resume)).
+    /// Train from `state` (a fresh one, or one loaded by [`resume`](Self::resume)) until
+    /// `max_steps`, early stopping or the time limit.
     pub fn train(
         mut self,
         mut state: TrainState,
         optim_bytes: Option<Vec<u8>>,
-    ) -> Result<(Stop, TrainState, M), WeightsError> {
+    ) -> Result<(Stop, TrainState, M), TrainError> {
         let cfg = state.config.clone();
-        let adevice = self.device.clone().autodiff();
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         if let Some(b) = optim_bytes {
-            optim = optim
-                .from_bytes(Bytes::from_bytes_vec(b))
-                .map_err(|e| WeightsError::Format { name: "optimizer state".into(), msg: e.to_string() })?;
+            optim =
+                optim.from_bytes(Bytes::from_bytes_vec(b)).map_err(|e| TrainError::Optimizer { msg: e.to_string() })?;
         }
+        std::fs::create_dir_all(&self.dir).map_err(io_error(&self.dir))?;
         let mut rng = Noise::from_state(&state.noise);
-        let per_epoch = (self.train.len() / cfg.batch).max(1);
-        let started = Instant::now();
-        let wall0 = state.wall_s;
-        let (mut loss_sum, mut loss_n, mut seen_at, mut last_eval) = (0.0, 0usize, Instant::now(), state.step);
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| WeightsError::Io { path: self.dir.display().to_string(), msg: e.to_string() })?;
-        let bar = if self.quiet {
-            indicatif::ProgressBar::hidden()
-        } else {
-            indicatif::ProgressBar::new(cfg.max_steps as u64)
-        };
-        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
-        bar.set_position(state.step as u64);
-        // The order depends only on (seed, epoch), so a resumed run rebuilds the same one.
-        let mut order: (usize, Vec<usize>) = (usize::MAX, Vec::new());
+        let mut window = Window::new(state.step);
+        let clock = Clock { started: Instant::now(), wall0: state.wall_s };
+        let bar = self.progress_bar(cfg.max_steps, state.step);
+        let mut order = EpochOrder::default();
         let stop = loop {
             if state.step >= cfg.max_steps {
                 break Stop::MaxSteps;
             }
-            let (epoch, j) = (state.step / per_epoch, state.step % per_epoch);
-            if order.0 != epoch {
-                order = (epoch, epoch_order(self.train.len(), cfg.seed, epoch as u64));
-            }
-            let order = &order.1;
-            let idx = &order[j * cfg.batch..(j + 1) * cfg.batch];
-            let (x0, cls) = self.train.batch(idx, Some(&mut rng), &adevice);
-            let t: Vec<f64> = (0..cfg.batch).map(|_| cfg.objective.t(rng.uniform())).collect();
-            let decay = ema::warmup_decay(cfg.ema_decay, state.step);
-            let lv;
-            (self.model, self.ema, lv) = train_step(
-                self.model,
-                self.ema,
-                &mut optim,
-                self.frozen,
-                (x0, cls, &t),
-                &cfg.objective,
-                &mut rng,
-                cfg.lr,
-                decay,
-            );
-            state.step += 1;
-            loss_sum += lv;
-            loss_n += 1;
-            let ips = ((state.step - last_eval) * cfg.batch) as f64 / seen_at.elapsed().as_secs_f64();
+            let loss = self.step(&mut state, &mut optim, &mut rng, &mut order);
+            window.add(loss);
             bar.set_position(state.step as u64);
             bar.set_message(format!(
                 "loss {:.4} {:.1} img/s best val {:.4}",
-                loss_sum / loss_n as f64,
-                ips,
-                state.best_val
+                window.mean_loss(),
+                window.images_per_s(state.step, cfg.batch),
+                state.early.best_val
             ));
-            let out_of_time = self.time_limit_s.is_some_and(|l| started.elapsed().as_secs_f64() >= l);
-            let due = self.checkpoint_every_s.is_some_and(|s| seen_at.elapsed().as_secs_f64() >= s);
+            let out_of_time = self.time_limit_s.is_some_and(|l| clock.started.elapsed().as_secs_f64() >= l);
+            let due = self.checkpoint_every_s.is_some_and(|s| window.since.elapsed().as_secs_f64() >= s);
             if state.step % cfg.eval_every == 0 || state.step == cfg.max_steps || out_of_time || due {
-                let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &cfg.objective, &self.device);
-                let (better, stop) = early_stop(&mut state.best_val, &mut state.bad_evals, val, cfg.patience);
-                if better {
-                    state.best_step = state.step;
-                    write_atomic(&self.dir.join("best.bpk"), &to_bytes(self.ema.clone(), false))?;
-                }
-                state.wall_s = wall0 + started.elapsed().as_secs_f64();
-                let row = LogRow {
-                    step: state.step,
-                    epoch: (state.step * cfg.batch) as f64 / self.train.len() as f64,
-                    train_loss: loss_sum / loss_n.max(1) as f64,
-                    val_loss: val,
-                    images_per_s: ips,
-                    wall_s: state.wall_s,
-                };
-                append_csv(&self.dir.join("log.csv"), &row)?;
-                state.log.push(row);
-                (loss_sum, loss_n, seen_at, last_eval) = (0.0, 0, Instant::now(), state.step);
-                state.noise = rng.state();
-                state.stopped_early = stop;
-                self.save(&state, &optim)?;
+                let stop = self.evaluate_and_checkpoint(&mut state, &optim, &rng, &window, &clock)?;
+                window = Window::new(state.step);
                 if stop {
                     break Stop::EarlyStopping;
                 }
@@ -415,16 +402,83 @@ impl<M: Trainable> Run<'_, M> {
         Ok((stop, state, self.ema))
     }
 
-    fn save(&self, state: &TrainState, optim: &burn::optim::ModuleOptimizer) -> Result<(), WeightsError> {
+    /// One optimizer step on the next batch of the epoch's order.
+    fn step(
+        &mut self,
+        state: &mut TrainState,
+        optim: &mut ModuleOptimizer,
+        rng: &mut Noise,
+        order: &mut EpochOrder,
+    ) -> f64 {
+        let cfg = &state.config;
+        let idx = order.batch(state.step, cfg.batch, cfg.seed, self.train.len());
+        let (x0, cls) = self.train.batch(&idx, Some(rng), &self.device.clone().autodiff());
+        let t: Vec<f64> = (0..cfg.batch).map(|_| cfg.objective.t(rng.uniform())).collect();
+        let decay = ema::warmup_decay(cfg.ema_decay, state.step);
+        let (model, ema, loss) = train_step(
+            self.model.clone(),
+            self.ema.clone(),
+            optim,
+            self.frozen,
+            (x0, cls, &t),
+            &cfg.objective,
+            rng,
+            cfg.lr,
+            decay,
+        );
+        (self.model, self.ema) = (model, ema);
+        state.step += 1;
+        loss
+    }
+
+    /// Validate the EMA, keep it as `best.bpk` when it is the best so far, log a CSV row and
+    /// write the checkpoint. Returns whether early stopping says to stop.
+    fn evaluate_and_checkpoint(
+        &self,
+        state: &mut TrainState,
+        optim: &ModuleOptimizer,
+        rng: &Noise,
+        window: &Window,
+        clock: &Clock,
+    ) -> Result<bool, TrainError> {
+        let cfg = &state.config;
+        let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &cfg.objective, &self.device);
+        if state.early.update(state.step, val) {
+            write_atomic(&self.dir.join("best.bpk"), &to_bytes(self.ema.clone(), false))?;
+        }
+        state.wall_s = clock.wall0 + clock.started.elapsed().as_secs_f64();
+        let row = LogRow {
+            step: state.step,
+            epoch: (state.step * cfg.batch) as f64 / self.train.len() as f64,
+            train_loss: window.mean_loss(),
+            val_loss: val,
+            images_per_s: window.images_per_s(state.step, cfg.batch),
+            wall_s: state.wall_s,
+        };
+        append_csv(&self.dir.join("log.csv"), &row)?;
+        state.log.push(row);
+        state.noise = rng.state();
+        state.stopped_early = state.early.should_stop(cfg.patience);
+        self.save(state, optim)?;
+        Ok(state.stopped_early)
+    }
+
+    fn progress_bar(&self, len: usize, pos: usize) -> indicatif::ProgressBar {
+        let bar = if self.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(len as u64) };
+        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
+        bar.set_position(pos as u64);
+        bar
+    }
+
+    fn save(&self, state: &TrainState, optim: &ModuleOptimizer) -> Result<(), TrainError> {
         let model = to_bytes(self.model.clone(), false);
         let ema = to_bytes(self.ema.clone(), false);
-        let opt =
-            optim.into_bytes().map_err(|e| WeightsError::Format { name: "optimizer".into(), msg: e.to_string() })?;
-        checkpoint::save(&self.checkpoint_path(), state, &[&model, &ema, &opt])
+        let opt = optim.into_bytes().map_err(|e| TrainError::Optimizer { msg: e.to_string() })?;
+        Ok(checkpoint::save(&self.checkpoint_path(), state, &[&model, &ema, &opt])?)
     }
 
     /// Load `dir/checkpoint.bin` into this run's (freshly initialised) model and EMA.
-    pub fn resume(mut self) -> Result<(Self, TrainState, Vec<u8>), WeightsError> {
+    pub fn resume(mut self) -> Result<(Self, TrainState, Vec<u8>), TrainError> {
         let (state, mut blobs): (TrainState, _) = checkpoint::load(&self.checkpoint_path(), 3)?;
         let opt = blobs.pop().unwrap();
         let ema = blobs.pop().unwrap();
@@ -440,22 +494,73 @@ pub fn fresh_state(config: TrainConfig) -> TrainState {
         noise: Noise::with_stream(config.seed, 1).state(),
         config,
         step: 0,
-        best_val: f64::INFINITY,
-        best_step: 0,
-        bad_evals: 0,
+        early: EarlyStopping::default(),
         wall_s: 0.0,
         log: Vec::new(),
         stopped_early: false,
     }
 }
 
-fn append_csv(path: &Path, r: &LogRow) -> Result<(), WeightsError> {
-    let err = |e: std::io::Error| WeightsError::Io { path: path.display().to_string(), msg: e.to_string() };
+fn append_csv(path: &Path, r: &LogRow) -> Result<(), TrainError> {
     let new = !path.exists();
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io_error(path))?;
     if new {
-        writeln!(f, "step,epoch,train_loss,val_loss,images_per_s,wall_s").map_err(err)?;
+        writeln!(f, "step,epoch,train_loss,val_loss,images_per_s,wall_s").map_err(io_error(path))?;
     }
     writeln!(f, "{},{:.4},{:.6},{:.6},{:.2},{:.1}", r.step, r.epoch, r.train_loss, r.val_loss, r.images_per_s, r.wall_s)
-        .map_err(err)
+        .map_err(io_error(path))
+}
+
+/// The shuffled order of one epoch; it depends only on (seed, epoch), so a resumed run
+/// rebuilds the same one.
+#[derive(Default)]
+struct EpochOrder {
+    epoch: Option<usize>,
+    order: Vec<usize>,
+}
+
+impl EpochOrder {
+    /// Indices of the images of optimizer step `step`.
+    fn batch(&mut self, step: usize, batch: usize, seed: u64, images: usize) -> Vec<usize> {
+        let per_epoch = (images / batch).max(1);
+        let (epoch, j) = (step / per_epoch, step % per_epoch);
+        if self.epoch != Some(epoch) {
+            self.order = epoch_order(images, seed, epoch as u64);
+            self.epoch = Some(epoch);
+        }
+        self.order[j * batch..(j + 1) * batch].to_vec()
+    }
+}
+
+/// Training losses and throughput since the last evaluation.
+struct Window {
+    since: Instant,
+    from_step: usize,
+    loss_sum: f64,
+    losses: usize,
+}
+
+impl Window {
+    fn new(from_step: usize) -> Self {
+        Self { since: Instant::now(), from_step, loss_sum: 0.0, losses: 0 }
+    }
+
+    fn add(&mut self, loss: f64) {
+        self.loss_sum += loss;
+        self.losses += 1;
+    }
+
+    fn mean_loss(&self) -> f64 {
+        self.loss_sum / self.losses.max(1) as f64
+    }
+
+    fn images_per_s(&self, step: usize, batch: usize) -> f64 {
+        ((step - self.from_step) * batch) as f64 / self.since.elapsed().as_secs_f64()
+    }
+}
+
+/// Wall time: this process's start, and what earlier processes of the run already spent.
+struct Clock {
+    started: Instant,
+    wall0: f64,
 }

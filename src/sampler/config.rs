@@ -1,0 +1,361 @@
+//! What determines a set of images besides the weights — [`SampleConfig`], one struct for the
+//! CLI, the page and its share link — with its validation, its share-link form and the names
+//! of its choices (the single source of the strings `conditional`, `v2`, `layer-guide`, …).
+
+use serde::{Deserialize, Serialize};
+
+use super::v2::{fan_factors, v2_unet_rows};
+use crate::model::NUM_CLASSES;
+
+/// CIFAR-10 class names in label order.
+pub const CLASS_NAMES: [&str; NUM_CLASSES] =
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+/// Largest N a single run accepts (memory of one batch of the fanned-out rows).
+pub const MAX_N: usize = 5000;
+/// Largest step count accepted.
+pub const MAX_STEPS: usize = 1000;
+
+// The CLI takes these enums as flag values directly (clap is a native-only dependency).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// The U-Net with the class input (paper Folder_1).
+    Conditional,
+    /// The U-Net without it (Folder_2); with v1/v2 it carries the additional layer (Folder_3).
+    Unconditional,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Ddim,
+    V1,
+    V2,
+}
+
+/// Which steering network v1/v2 use; the name is also its manifest entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerKind {
+    /// The paper's additional layer (method §4: `relu(decoder(…))` replaces `v`).
+    #[serde(rename = "layer")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer"))]
+    Paper,
+    /// `v + layer(v)`, the paper's layer without the final ReLU.
+    #[serde(rename = "layer-residual")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer-residual"))]
+    Residual,
+    /// The guide ([`crate::model::GuideNet`]): sees `x_t`, the noise level and the class.
+    #[default]
+    #[serde(rename = "layer-guide")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer-guide"))]
+    Guide,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 3] = [LayerKind::Paper, LayerKind::Residual, LayerKind::Guide];
+
+    /// The manifest entry (and share-link value): `layer`, `layer-residual`, `layer-guide`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Paper => "layer",
+            LayerKind::Residual => "layer-residual",
+            LayerKind::Guide => "layer-guide",
+        }
+    }
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// The strength used when none is given: the paper's layers as trained; the guide, which
+    /// imitates the conditional U-Net's velocity, extrapolated like classifier-free guidance —
+    /// the value the README's evaluation measured best.
+    pub fn default_strength(self) -> f64 {
+        match self {
+            LayerKind::Paper | LayerKind::Residual => 1.0,
+            LayerKind::Guide => GUIDE_STRENGTH,
+        }
+    }
+}
+
+/// The guide's default strength (see [`LayerKind::default_strength`]).
+pub const GUIDE_STRENGTH: f64 = 3.0;
+
+impl ModelKind {
+    const ALL: [ModelKind; 2] = [ModelKind::Conditional, ModelKind::Unconditional];
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Conditional => "conditional",
+            ModelKind::Unconditional => "unconditional",
+        }
+    }
+}
+
+impl Method {
+    const ALL: [Method; 3] = [Method::Ddim, Method::V1, Method::V2];
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ddim => "ddim",
+            Method::V1 => "v1",
+            Method::V2 => "v2",
+        }
+    }
+}
+
+/// Everything that determines a set of images (with the weights): one struct for the CLI, the
+/// page and its share link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleConfig {
+    /// U-Net for `ddim`; `v1`/`v2` always use the unconditional U-Net plus the layer.
+    pub model: ModelKind,
+    pub sampler: Method,
+    /// Number of images.
+    pub n: usize,
+    /// Requested classes (distinct labels); images are split evenly among them.
+    pub classes: Vec<usize>,
+    pub steps: usize,
+    /// DDIM stochasticity: 0 deterministic, 1 the notebook's default.
+    pub eta: f64,
+    pub seed: u64,
+    /// v2's perturbation scale `w` of the fan-out copies.
+    pub w: f64,
+    /// The steering network of v1/v2.
+    #[serde(default)]
+    pub layer: LayerKind,
+    /// Steps `i < steer_until` are steered; `None`: the paper's `i ≤ steps/2`. 0 steers none.
+    #[serde(default)]
+    pub steer_until: Option<usize>,
+    /// Scale of the steering: `v + strength·(steered − v)`; 1 = as trained, 0 = none, above 1
+    /// it extrapolates (classifier-free guidance's scale, for the guide). `None`: the layer's
+    /// measured default ([`LayerKind::default_strength`]).
+    #[serde(default)]
+    pub strength: Option<f64>,
+}
+
+/// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
+pub const MAX_STRENGTH: f64 = 8.0;
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::Conditional,
+            sampler: Method::Ddim,
+            n: 10,
+            classes: (0..NUM_CLASSES).collect(),
+            steps: 10,
+            eta: 1.0,
+            seed: 0,
+            w: 0.01,
+            layer: LayerKind::default(),
+            steer_until: None,
+            strength: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SampleError {
+    #[error("N must be between 1 and {MAX_N}, got {0}")]
+    BadN(usize),
+    #[error("steps must be between 1 and {MAX_STEPS}, got {0}")]
+    BadSteps(usize),
+    #[error("eta must be between 0 and 1, got {0}")]
+    BadEta(f64),
+    #[error("unknown class {0:?}; classes are: {names}", names = CLASS_NAMES.join(", "))]
+    UnknownClass(String),
+    #[error("the class list is empty or repeats a class")]
+    BadClasses,
+    #[error("v2 fans one image out into the {k} requested classes, so N must be a multiple of {k}; got N = {n}")]
+    V2NotMultiple { n: usize, k: usize },
+    #[error(
+        "v2 needs at least {need} steps for N = {n} (1 class fan-out step + {factors:?} factor steps); got {steps}"
+    )]
+    V2TooFewSteps { n: usize, steps: usize, need: usize, factors: Vec<usize> },
+    #[error("invalid share link setting {0}")]
+    BadLink(String),
+    #[error("initial noise has shape {0:?}, the sampler needs [{1}, 3, 32, 32]")]
+    BadNoise(Vec<usize>, usize),
+    #[error("strength must be between 0 and {MAX_STRENGTH}, got {0}")]
+    BadStrength(f64),
+    #[error("steer-until must be between 0 and the step count {steps}, got {got}")]
+    BadSteerUntil { got: usize, steps: usize },
+    #[error("{0} needs the additional layer, but none was loaded")]
+    NoLayer(&'static str),
+    #[error("the {wanted} U-Net was asked for, but the loaded one is {got}")]
+    WrongUNet { wanted: &'static str, got: &'static str },
+}
+
+/// Parse `"airplane,cat"` (names or label numbers) into labels.
+pub fn parse_classes(s: &str) -> Result<Vec<usize>, SampleError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let label = CLASS_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(part))
+            .or_else(|| part.parse::<usize>().ok().filter(|&l| l < NUM_CLASSES))
+            .ok_or_else(|| SampleError::UnknownClass(part.to_string()))?;
+        out.push(label);
+    }
+    Ok(out)
+}
+
+impl SampleConfig {
+    pub fn validate(&self) -> Result<(), SampleError> {
+        if self.n == 0 || self.n > MAX_N {
+            return Err(SampleError::BadN(self.n));
+        }
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return Err(SampleError::BadSteps(self.steps));
+        }
+        if !(0.0..=1.0).contains(&self.eta) {
+            return Err(SampleError::BadEta(self.eta));
+        }
+        if !(0.0..=MAX_STRENGTH).contains(&self.strength()) {
+            return Err(SampleError::BadStrength(self.strength()));
+        }
+        if let Some(k) = self.steer_until.filter(|&k| k > self.steps) {
+            return Err(SampleError::BadSteerUntil { got: k, steps: self.steps });
+        }
+        let mut seen = [false; NUM_CLASSES];
+        for &c in &self.classes {
+            if c >= NUM_CLASSES {
+                return Err(SampleError::UnknownClass(c.to_string()));
+            }
+            if std::mem::replace(&mut seen[c], true) {
+                return Err(SampleError::BadClasses);
+            }
+        }
+        if self.classes.is_empty() {
+            return Err(SampleError::BadClasses);
+        }
+        if self.sampler == Method::V2 {
+            let k = self.classes.len();
+            if self.n % k != 0 {
+                return Err(SampleError::V2NotMultiple { n: self.n, k });
+            }
+            let factors = fan_factors(self.n / k);
+            if self.steps < factors.len() + 1 {
+                return Err(SampleError::V2TooFewSteps {
+                    n: self.n,
+                    steps: self.steps,
+                    need: factors.len() + 1,
+                    factors,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps `i < steer_until()` are steered: by default the paper's `i ≤ steps/2`.
+    pub fn steer_until(&self) -> usize {
+        self.steer_until.unwrap_or(self.steps / 2 + 1)
+    }
+
+    /// Whether v1/v2 steer at step `i` — the one steering rule of both samplers.
+    pub fn steers(&self, i: usize) -> bool {
+        self.sampler != Method::Ddim && i < self.steer_until() && self.strength() != 0.0
+    }
+
+    /// The steering strength in effect: the given one, else the layer's default.
+    pub fn strength(&self) -> f64 {
+        self.strength.unwrap_or(self.layer.default_strength())
+    }
+
+    /// Whether the images are steered to classes (everything but unconditional ddim).
+    pub fn has_classes(&self) -> bool {
+        !(self.sampler == Method::Ddim && self.model == ModelKind::Unconditional)
+    }
+
+    /// The class of each output image, in output order: contiguous blocks, one per requested
+    /// class (sizes differ by at most one).
+    pub fn image_classes(&self) -> Vec<usize> {
+        let k = self.classes.len();
+        (0..self.n).map(|i| self.classes[i * k / self.n]).collect()
+    }
+
+    /// Label of each image for file names and the grid.
+    pub fn image_labels(&self) -> Vec<&'static str> {
+        if self.has_classes() {
+            self.image_classes().into_iter().map(|c| CLASS_NAMES[c]).collect()
+        } else {
+            vec!["unconditional"; self.n]
+        }
+    }
+
+    /// The share-link form, e.g.
+    /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&layer=layer-guide`
+    /// plus `&strength=S` and `&steer_until=K` when set (the page puts it in the URL fragment).
+    pub fn to_fragment(&self) -> String {
+        let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
+        let mut s = format!(
+            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}&layer={}",
+            self.model.name(),
+            self.sampler.name(),
+            self.n,
+            classes.join(","),
+            self.steps,
+            self.eta,
+            self.seed,
+            self.w,
+            self.layer.name(),
+        );
+        if let Some(st) = self.strength {
+            s += &format!("&strength={st}");
+        }
+        if let Some(k) = self.steer_until {
+            s += &format!("&steer_until={k}");
+        }
+        s
+    }
+
+    /// Parse [`to_fragment`](Self::to_fragment)'s form (a leading `#` is ignored; missing keys
+    /// keep their defaults; unknown keys such as `weights=` are left to the caller).
+    pub fn from_fragment(s: &str) -> Result<Self, SampleError> {
+        let mut c = SampleConfig::default();
+        let bad = |k: &str, v: &str| SampleError::BadLink(format!("{k}={v}"));
+        for pair in s.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "model" => c.model = ModelKind::from_name(v).ok_or_else(|| bad(k, v))?,
+                "sampler" => c.sampler = Method::from_name(v).ok_or_else(|| bad(k, v))?,
+                "n" => c.n = v.parse().map_err(|_| bad(k, v))?,
+                "classes" => c.classes = parse_classes(v)?,
+                "steps" => c.steps = v.parse().map_err(|_| bad(k, v))?,
+                "eta" => c.eta = v.parse().map_err(|_| bad(k, v))?,
+                "seed" => c.seed = v.parse().map_err(|_| bad(k, v))?,
+                "w" => c.w = v.parse().map_err(|_| bad(k, v))?,
+                "layer" => c.layer = LayerKind::from_name(v).ok_or_else(|| bad(k, v))?,
+                "strength" => c.strength = Some(v.parse().map_err(|_| bad(k, v))?),
+                "steer_until" => c.steer_until = Some(v.parse().map_err(|_| bad(k, v))?),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// U-Net rows this config evaluates (v2 fewer than `n · steps`).
+    pub fn unet_rows(&self) -> usize {
+        match self.sampler {
+            Method::V2 => v2_unet_rows(self.classes.len(), self.n, self.steps),
+            _ => self.n * self.steps,
+        }
+    }
+}
