@@ -1,8 +1,9 @@
-// The page's glue: form ↔ SampleConfig, weight download (progress, Cache API), the step loop.
-// Everything numeric happens in Rust (src/web.rs).
+// The page: form ↔ SampleConfig, rendering, share links. The engine (weights, backend, the
+// step loop) runs in a Web Worker (worker.js), so the page answers clicks throughout a run;
+// everything numeric happens in Rust (src/web.rs), in the worker.
 const CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const $ = (id) => document.getElementById(id);
-let wasm, manifest, engine = null, engineKey = "", cancelRequested = false, busy = false;
+let wasm, manifest, engineKey = "", busy = false;
 
 function showError(msg) { $("error").textContent = msg || ""; }
 function status(msg) { $("backend-status").textContent = msg; }
@@ -29,66 +30,45 @@ function problem(c) {
   try { wasm.check_config(JSON.stringify(c)); return ""; } catch (e) { return e.message || String(e); }
 }
 
+// The engine lives in a Web Worker (worker.js); `call` sends it one command and resolves with
+// its result, passing progress messages to `onProgress` on the way.
+let worker = null, nextId = 1;
+const pending = new Map();
+
+function call(msg, onProgress = () => {}) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject, onProgress });
+    worker.postMessage({ ...msg, id });
+  });
+}
+
+function startWorker() {
+  worker = new Worker("worker.js", { type: "module" });
+  worker.onmessage = ({ data: m }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    if (m.type === "progress") { p.onProgress(m); return; }
+    pending.delete(m.id);
+    if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
+  };
+  worker.onerror = (e) => showError(`the engine stopped: ${e.message}`);
+  // The same wasm module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled again there.
+  const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;
+  return call({ type: "init", glue, manifest });
+}
+
 async function chooseBackend() {
-  const want = $("backend").value;
-  const gpu = want === "cpu" ? { ok: false, error: "not requested" } : JSON.parse(await wasm.init_webgpu());
-  if (want === "webgpu" && gpu.ok) return ["webgpu", `WebGPU on ${gpu.adapter}`];
-  if (want === "auto" && gpu.ok && !gpu.software) return ["webgpu", `WebGPU on ${gpu.adapter}`];
-  if (want === "auto" && gpu.ok) return ["cpu", `CPU (wasm): the WebGPU adapter is software (${gpu.adapter}), slower than the CPU backend — choose WebGPU to force it`];
-  if (want === "webgpu") showError(`WebGPU is not available (${gpu.error}); running on the CPU backend instead.`);
-  return ["cpu", want === "cpu" ? "CPU (wasm), as chosen" : `CPU (wasm): no WebGPU in this browser (${gpu.error})`];
+  const r = await call({ type: "backend", want: $("backend").value });
+  if (r.warning) showError(r.warning);
+  engineKey = r.backend;
+  status(`Running on ${r.text}.`);
 }
 
-async function getEngine() {
-  const [backend, text] = await chooseBackend();
-  if (!engine || engineKey !== backend) {
-    engine = new wasm.Engine(backend, JSON.stringify(manifest));
-    engineKey = backend;
-  }
-  status(`Running on ${text}.`);
-  return engine;
-}
-
-// Fetch one weights file with progress, through the Cache API keyed by its SHA-256.
-async function fetchWeights(entry, onProgress) {
-  const url = `weights/${entry.file}`;
-  const key = `${url}?sha256=${entry.sha256}`;
-  const cache = self.caches ? await caches.open("vdiff-weights") : null;
-  let resp = cache && (await cache.match(key));
-  if (!resp) {
-    resp = await fetch(url);
-    if (!resp.ok) throw new Error(`cannot download ${url}: HTTP ${resp.status}`);
-    const total = +resp.headers.get("content-length") || entry.bytes;
-    const reader = resp.body.getReader();
-    const chunks = [];
-    let got = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value); got += value.length; onProgress(got, total);
-    }
-    const bytes = new Uint8Array(got);
-    let o = 0; for (const c of chunks) { bytes.set(c, o); o += c.length; }
-    if (cache) await cache.put(key, new Response(bytes));
-    return [bytes, cache, key];
-  }
-  return [new Uint8Array(await resp.arrayBuffer()), cache, key];
-}
-
-async function ensureWeights(eng, c) {
-  const missing = JSON.parse(eng.missing(JSON.stringify(c)));
-  for (const [k, e] of missing.entries()) {
-    const [bytes, cache, key] = await fetchWeights(e, (got, total) => {
-      $("progress").value = got / total;
-      $("progress-text").textContent = `downloading ${e.name} weights: ${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`;
-    });
-    try { eng.load(e.name, bytes); } catch (err) {
-      if (cache) await cache.delete(key);
-      throw new Error(`weights ${e.file}: ${err.message}`);
-    }
-    // Compile the shaders while the next file downloads.
-    if (k === 0 && e.name !== "layer" && !e.name.startsWith("layer")) eng.warm_up(e.name).catch(() => {});
-  }
+function showDownload(m) {
+  if (!m.download) return;
+  $("progress").value = m.download.fraction;
+  $("progress-text").textContent = m.download.text;
 }
 
 function drawRows(canvas, rgb, rows) {
@@ -107,29 +87,25 @@ function toImage(rgb, i) {
   return img;
 }
 
-// One run: returns {out, seconds, rows} or null when cancelled.
+// One run in the worker: returns {rgb, labels, rows, grid, seconds} or null when cancelled.
 async function runOnce(c) {
-  const eng = await getEngine();
-  await ensureWeights(eng, c);
-  const run = eng.start(JSON.stringify(c));
-  const t0 = performance.now();
-  for (;;) {
-    if (cancelRequested) return null;
-    const preview = await run.step();
-    if (!preview) break;
-    const info = JSON.parse(run.info());
-    drawRows($("preview"), preview, info.rows);
+  await chooseBackend();
+  const r = await call({ type: "run", config: c }, (m) => {
+    showDownload(m);
+    if (!m.step) return;
+    const info = m.step;
+    drawRows($("preview"), m.preview, info.rows);
     $("progress").value = (info.i + 1) / info.steps;
+    window.lastStepShown = info.i + 1;
     $("progress-text").textContent = `${c.sampler} step ${info.i + 1}/${info.steps} · t = ${info.t.toFixed(3)} · ${info.rows} rows · ${info.unet_rows} U-Net rows so far`;
-  }
-  const out = await run.finish();
-  return { out, seconds: (performance.now() - t0) / 1000, rows: out.unet_rows() };
+  });
+  return r.cancelled ? null : r;
 }
 
 function pngUrl(bytes) { return URL.createObjectURL(new Blob([bytes], { type: "image/png" })); }
 
 function showResult(c, r) {
-  const rgb = r.out.rgb(), labels = JSON.parse(r.out.labels()), grid = $("grid");
+  const rgb = r.rgb, labels = r.labels, grid = $("grid");
   grid.textContent = "";
   let row = null, last = null;
   labels.forEach((l, i) => {
@@ -143,7 +119,7 @@ function showResult(c, r) {
     row.append(cv);
   });
   $("stats").innerHTML = `<span id="stat-time">${r.seconds.toFixed(2)} s</span> · <span id="stat-rows">${r.rows}</span> U-Net rows (ddim would use ${c.n * c.steps}) · ${(c.n / r.seconds).toFixed(1)} images/s · ${engineKey}`;
-  const dl = $("download"); dl.href = pngUrl(r.out.grid_png()); dl.hidden = false;
+  const dl = $("download"); dl.href = pngUrl(r.grid); dl.hidden = false;
   const link = `#${wasm.config_to_fragment(JSON.stringify(c))}&weights=${weightsTag(c)}`;
   history.replaceState(null, "", link);
   const share = $("share"); share.href = location.href; share.hidden = false;
@@ -156,7 +132,7 @@ function weightsTag(c) {
 
 async function guarded(fn) {
   if (busy) return;
-  busy = true; cancelRequested = false; showError("");
+  busy = true; showError("");
   $("generate").disabled = $("compare").disabled = true; $("cancel").disabled = false;
   try { await fn(); } catch (e) { showError(e.message || String(e)); }
   busy = false;
@@ -186,7 +162,7 @@ async function compare() {
       if (!r) { $("progress-text").textContent = "cancelled"; return; }
       const fig = document.createElement("figure");
       fig.dataset.sampler = c.sampler;
-      fig.innerHTML = `<img src="${pngUrl(r.out.grid_png())}" alt="${c.sampler} grid"><figcaption>${c.sampler === "ddim" ? "conditional ddim" : c.sampler}: ${r.seconds.toFixed(2)} s · ${r.rows} U-Net rows</figcaption>`;
+      fig.innerHTML = `<img src="${pngUrl(r.grid)}" alt="${c.sampler} grid"><figcaption>${c.sampler === "ddim" ? "conditional ddim" : c.sampler}: ${r.seconds.toFixed(2)} s · ${r.rows} U-Net rows</figcaption>`;
       box.append(fig);
     }
   });
@@ -198,8 +174,8 @@ async function main() {
   $("all-classes").onclick = () => document.querySelectorAll("#classes input").forEach((i) => (i.checked = true));
   $("controls").onsubmit = generate;
   $("compare").onclick = compare;
-  $("cancel").onclick = () => { cancelRequested = true; };
-  $("backend").onchange = () => getEngine().catch((e) => showError(e.message));
+  $("cancel").onclick = () => { worker.postMessage({ type: "cancel" }); $("progress-text").textContent = "cancelling…"; };
+  $("backend").onchange = () => chooseBackend().catch((e) => showError(e.message));
   try {
     const r = await fetch("weights/manifest.json");
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
@@ -213,8 +189,9 @@ async function main() {
     if (tag && tag !== weightsTag(readForm())) showError("This link was made with other weights; the images will differ.");
   }
   try {
-    const eng = await getEngine();
-    await guarded(() => ensureWeights(eng, readForm()));
+    await startWorker();
+    await chooseBackend();
+    await guarded(() => call({ type: "ensure", config: readForm() }, showDownload));
     $("progress-text").textContent = "weights ready";
   } catch (e) { showError(e.message || String(e)); }
   $("generate").disabled = $("compare").disabled = false;

@@ -126,6 +126,42 @@ def main():
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the share link did not reproduce the images"
 
+        # A long CPU run (the engine is in a Web Worker): the page keeps answering, no main-thread
+        # task runs long, Cancel stops the run within a step, and the next run works.
+        d.execute_script("""window.longTasks = [];
+            new PerformanceObserver((l) => l.getEntries().forEach((e) => window.longTasks.push(e.duration)))
+              .observe({ type: 'longtask', buffered: false });""")
+        Select(d.find_element(By.ID, "method")).select_by_value("conditional/ddim")
+        set_value(d, "n", 40)
+        set_value(d, "steps", 60)
+        d.find_element(By.ID, "generate").click()
+        step_of = lambda: d.execute_script(
+            "const m = document.getElementById('progress-text').textContent.match(/^ddim step (\\d+)\\/60/); return m ? +m[1] : 0;")
+        wait(lambda: step_of() >= 2, "the long run to start")
+        slowest = 0.0
+        for _ in range(5):
+            t0 = time.time()
+            d.find_element(By.ID, "all-classes").click()
+            d.execute_script("return document.getElementById('progress-text').textContent")
+            slowest = max(slowest, time.time() - t0)
+            time.sleep(0.3)
+        assert slowest < 1.0, f"the page took {slowest:.2f} s to answer during a run"
+        before = step_of()
+        wait(lambda: step_of() > before, "a later step to repaint the progress")
+        at_cancel = step_of()
+        d.find_element(By.ID, "cancel").click()
+        wait(lambda: d.find_element(By.ID, "progress-text").text == "cancelled", "Cancel to stop the run", timeout=120)
+        last = d.execute_script("return window.lastStepShown || 0")
+        longest = d.execute_script("return Math.max(0, ...window.longTasks)")
+        print(f"e2e: during a 40-image 60-step CPU run: clicks answered within {slowest:.2f} s, longest main-thread "
+              f"task {longest:.0f} ms; cancelled at step {at_cancel}, last step shown {last}")
+        assert last <= at_cancel + 1, f"Cancel at step {at_cancel}, but the run went on to step {last}"
+        assert longest < 250, f"a main-thread task took {longest:.0f} ms"
+        assert not d.find_element(By.ID, "generate").get_attribute("disabled")
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+        assert again == first, "the run after a cancelled one differs"
+
         # The same run forced onto WebGPU (SwiftShader here): same settings, images within
         # float tolerance of the CPU ones, so at least the share of equal pixels is high.
         d.execute_script(PIXELS + "window.cpuPixels = pixels();")

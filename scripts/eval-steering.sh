@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The steering evaluation behind the README's table (issue 11), from the committed weights:
+# two lanes of one thread each (this machine has two cores; two one-thread processes do more
+# than one two-thread process). Usage: scripts/eval-steering.sh [OUT] [GUIDE_STRENGTH]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
+cargo build --release --features train --quiet
+B="$CARGO_TARGET_DIR/release/vdiff"
+OUT="${1:-eval/steering}"
+S="${2:-}"   # empty: the guide's default strength
+export RAYON_NUM_THREADS=1
+mkdir -p "$OUT"
+lane() { local name=$1; shift; ( "$@" ) > "$OUT/lane-$name.log" 2>&1; }
+ev() { "$B" eval --device flex "$@"; }
+strength=(); [ -n "$S" ] && strength=(--strength "$S")
+
+if [ "${SWEEP:-0}" = 1 ]; then
+  # The guide's strength: v1 and v2, N = 500, 10 steps, seed 0.
+  lane a bash -c "for s in 1 2 4; do $B eval --device flex --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
+  lane b bash -c "for s in 3 5 6; do $B eval --device flex --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
+  wait
+  exit 0
+fi
+
+# Headline: N = 500, steps 10 and 20, 3 seeds; ddim on both U-Nets beside v1/v2 with the guide.
+lane a ev --methods conditional,v1 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-a" &
+lane b ev --methods unconditional,v2 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-b" &
+wait
+# 5 steps and N = 300, one seed; the paper's layer and its residual variant; the teacher
+# (the conditional U-Net steering under the same rule: the ceiling of any layer imitating it).
+lane c ev --methods conditional,unconditional,v1,v2 --n 300,500 --steps 5 --seeds 1 "${strength[@]}" --out "$OUT/steps5" &
+lane d ev --methods v1-layer,v2-layer,v1-layer-residual,v2-layer-residual --n 300 --steps 10,20 --seeds 1 --out "$OUT/paper-layers" &
+wait
+lane e ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 --strength 1 --out "$OUT/teacher-1" &
+lane f ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 "${strength[@]}" --out "$OUT/teacher" &
+wait
+cat "$OUT"/*/eval.md > "$OUT/all.md"
+echo "→ $OUT/all.md"

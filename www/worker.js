@@ -1,0 +1,114 @@
+// The engine, off the page's thread: wasm, backend choice (WebGPU or Flex), weights (download
+// with progress, Cache API, SHA-256 checks in Rust), sampling. The page only renders and sends
+// commands (ORT-web / transformers.js style), so no run can freeze it.
+//
+// Messages in:  {id, type: "init", glue, manifest} · {id, type: "backend", want}
+//               {id, type: "ensure", config} · {id, type: "run", config} · {type: "cancel"}
+// Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
+//               or {id, type: "error", message}.
+let wasm, manifest, engine = null, engineKey = "", cancelled = false;
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+// A macrotask boundary: lets a "cancel" message in between two steps.
+const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const handlers = {
+  async init({ glue, manifest: m }) {
+    wasm = await import(glue);
+    await wasm.default({ module_or_path: glue.replace(/\.js$/, "_bg.wasm") });
+    manifest = m;
+    return {};
+  },
+
+  // Picks the backend ("auto": WebGPU on a hardware adapter, else the CPU) and says why.
+  async backend({ want }) {
+    const gpu = want === "cpu" ? { ok: false, error: "not requested" } : JSON.parse(await wasm.init_webgpu());
+    let choice, text, warning = "";
+    if (want === "webgpu" && gpu.ok) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
+    else if (want === "auto" && gpu.ok && !gpu.software) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
+    else if (want === "auto" && gpu.ok) [choice, text] = ["cpu", `CPU (wasm): the WebGPU adapter is software (${gpu.adapter}), slower than the CPU backend — choose WebGPU to force it`];
+    else {
+      if (want === "webgpu") warning = `WebGPU is not available (${gpu.error}); running on the CPU backend instead.`;
+      [choice, text] = ["cpu", want === "cpu" ? "CPU (wasm), as chosen" : `CPU (wasm): no WebGPU in this browser (${gpu.error})`];
+    }
+    if (!engine || engineKey !== choice) {
+      engine = new wasm.Engine(choice, JSON.stringify(manifest));
+      engineKey = choice;
+    }
+    return { backend: choice, text, warning };
+  },
+
+  async ensure({ id, config }) {
+    await ensureWeights(id, config);
+    return {};
+  },
+
+  async run({ id, config }) {
+    cancelled = false;
+    await ensureWeights(id, config);
+    const run = engine.start(JSON.stringify(config));
+    const t0 = performance.now();
+    for (;;) {
+      await yieldToEvents();
+      if (cancelled) { run.free(); return { cancelled: true }; }
+      const preview = await run.step();
+      if (!preview) break;
+      const info = JSON.parse(run.info());
+      post({ id, type: "progress", step: info, preview }, [preview.buffer]);
+    }
+    const out = await run.finish();
+    const result = { rgb: out.rgb(), labels: JSON.parse(out.labels()), rows: out.unet_rows(), grid: out.grid_png(),
+                     seconds: (performance.now() - t0) / 1000, backend: engineKey };
+    out.free();
+    return result;
+  },
+};
+
+// Fetch one weights file with progress, through the Cache API keyed by its SHA-256.
+async function fetchWeights(entry, onProgress) {
+  const url = `weights/${entry.file}`;
+  const key = new URL(`${url}?sha256=${entry.sha256}`, self.location.href).href;
+  const cache = self.caches ? await caches.open("vdiff-weights") : null;
+  const hit = cache && (await cache.match(key));
+  if (hit) return [new Uint8Array(await hit.arrayBuffer()), cache, key];
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`cannot download ${url}: HTTP ${resp.status}`);
+  const total = +resp.headers.get("content-length") || entry.bytes;
+  const reader = resp.body.getReader();
+  const chunks = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value); got += value.length; onProgress(got, total);
+  }
+  const bytes = new Uint8Array(got);
+  let o = 0; for (const c of chunks) { bytes.set(c, o); o += c.length; }
+  if (cache) await cache.put(key, new Response(bytes));
+  return [bytes, cache, key];
+}
+
+async function ensureWeights(id, config) {
+  const missing = JSON.parse(engine.missing(JSON.stringify(config)));
+  for (const [k, e] of missing.entries()) {
+    const [bytes, cache, key] = await fetchWeights(e, (got, total) => post({ id, type: "progress",
+      download: { name: e.name, fraction: got / total, text: `downloading ${e.name} weights: ${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB` } }));
+    try { engine.load(e.name, bytes); } catch (err) {
+      if (cache) await cache.delete(key);
+      throw new Error(`weights ${e.file}: ${err.message}`);
+    }
+    // Compile the shaders while the next file downloads.
+    if (k === 0 && !e.name.startsWith("layer")) engine.warm_up(e.name).catch(() => {});
+  }
+}
+
+self.onmessage = async ({ data: m }) => {
+  if (m.type === "cancel") { cancelled = true; return; }
+  try {
+    const result = await handlers[m.type](m);
+    const transfer = [result.rgb, result.grid].filter(Boolean).map((a) => a.buffer);
+    post({ id: m.id, type: "result", ...result }, transfer);
+  } catch (e) {
+    post({ id: m.id, type: "error", message: e.message || String(e) });
+  }
+};
