@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::image::{encode_png, labelled_grid, to_rgb8};
 use crate::model::UNet;
 use crate::sampler::{Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
-use crate::weights::{entries_for, Manifest};
+use crate::weights::Manifest;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -66,7 +66,7 @@ pub struct Engine {
 
 /// Manifest entries a config needs, in load order.
 fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
-    let (unet, layer) = entries_for(cfg);
+    let (unet, layer) = cfg.entries();
     std::iter::once(unet).chain(layer).collect()
 }
 
@@ -249,6 +249,14 @@ pub fn config_to_fragment(config_json: &str) -> Result<String, JsError> {
 #[wasm_bindgen]
 pub fn config_from_fragment(fragment: &str) -> Result<String, JsError> {
     Ok(serde_json::to_string(&SampleConfig::from_fragment(fragment).map_err(js_err)?).unwrap())
+}
+
+/// The weights entries a config (JSON) runs, U-Net first: JSON list of names.
+#[wasm_bindgen]
+pub fn config_entries(config_json: &str) -> Result<String, JsError> {
+    let cfg: SampleConfig = serde_json::from_str(config_json).map_err(js_err)?;
+    let (unet, layer) = cfg.entries();
+    Ok(serde_json::to_string(&std::iter::once(unet).chain(layer).collect::<Vec<_>>()).unwrap())
 }
 
 /// Validate a config (JSON) without running it; the error text explains what is wrong.

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::eval::classifier::{Classifier, ClassifierConfig};
 use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use crate::sampler::{Method, ModelKind, SampleConfig, Steering};
+use crate::sampler::Steering;
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -141,15 +141,6 @@ impl Manifest {
             Arch::Guide { config } => Ok(Steering::Guide(load_bytes(config.init(device), bytes, name, &desc)?)),
             _ => unreachable!("checked above"),
         }
-    }
-}
-
-/// Manifest entries a sampling config needs: the U-Net, then the steering network for v1/v2.
-pub fn entries_for(cfg: &SampleConfig) -> (&'static str, Option<&'static str>) {
-    match (cfg.sampler, cfg.model) {
-        (Method::Ddim, ModelKind::Conditional) => ("conditional", None),
-        (Method::Ddim, ModelKind::Unconditional) => ("unconditional", None),
-        _ => ("unconditional", Some(cfg.layer.name())),
     }
 }
 

@@ -18,7 +18,7 @@ function readForm() {
 }
 
 function writeForm(c) {
-  $("method").value = `${c.sampler === "ddim" ? c.model : "unconditional"}/${c.sampler}`;
+  $("method").value = `${entries(c)[0]}/${c.sampler}`;
   document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(+i.value)));
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
   $("layer").value = c.layer; $("strength").value = c.strength === null ? "" : c.strength;
@@ -125,9 +125,11 @@ function showResult(c, r) {
   const share = $("share"); share.href = location.href; share.hidden = false;
 }
 
+// The weights entries a config runs (the rule lives in Rust: SampleConfig::entries).
+function entries(c) { return JSON.parse(wasm.config_entries(JSON.stringify(c))); }
+
 function weightsTag(c) {
-  const names = c.sampler === "ddim" ? [c.model] : ["unconditional", c.layer];
-  return names.map((n) => (manifest.entries[n] ? manifest.entries[n].sha256.slice(0, 12) : "none")).join("-");
+  return entries(c).map((n) => (manifest.entries[n] ? manifest.entries[n].sha256.slice(0, 12) : "none")).join("-");
 }
 
 async function guarded(fn) {

@@ -10,7 +10,7 @@ use clap::Args;
 use vdiff::import::{export_torch_unet, import_torch_unet};
 use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
 use vdiff::sampler::{LayerKind, Nets, SampleConfig, Steer, Steering};
-use vdiff::weights::{entries_for, Arch, Manifest};
+use vdiff::weights::{Arch, Manifest};
 
 /// Where the networks come from.
 #[derive(Args, Debug, Clone)]
@@ -46,7 +46,7 @@ impl Loaded {
 }
 
 pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Result<Loaded> {
-    let (unet_name, layer_name) = entries_for(cfg);
+    let (unet_name, layer_name) = cfg.entries();
     let mut sha256 = BTreeMap::new();
     if args.random_init {
         let ucfg = UNetConfig::new()

@@ -104,11 +104,7 @@ impl SampleArgs {
             ..Default::default()
         });
         cfg.validate()?;
-        Ok(SampleConfig {
-            // v1/v2 imply the unconditional U-Net.
-            model: if cfg.sampler == Method::Ddim { cfg.model } else { ModelKind::Unconditional },
-            ..cfg
-        })
+        Ok(SampleConfig { model: cfg.unet(), ..cfg })
     }
 }
 
@@ -136,14 +132,14 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     }
     write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png())?;
     let manifest = json!({
-        "model": if cfg.sampler == Method::Ddim { cfg.model.name() } else { "unconditional+layer" },
+        "model": cfg.unet().name(),
         "sampler": cfg.sampler,
         "n": cfg.n,
         "steps": cfg.steps,
         "eta": cfg.eta,
         "seed": cfg.seed,
         "w": cfg.w,
-        "layer": if cfg.sampler == Method::Ddim { None } else { Some(cfg.layer.name()) },
+        "layer": cfg.entries().1,
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),

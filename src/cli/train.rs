@@ -121,7 +121,7 @@ pub struct ClassifierArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct Common {
+pub struct RunArgs {
     /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
     #[arg(long, default_value = "../shared/data/cifar10")]
     pub data: PathBuf,
@@ -175,7 +175,7 @@ pub struct Common {
 #[derive(Args, Debug)]
 pub struct UnetArgs {
     #[command(flatten)]
-    pub common: Common,
+    pub common: RunArgs,
     /// Train the class-conditional U-Net.
     #[arg(long, conflicts_with = "unconditional", required_unless_present = "unconditional")]
     pub conditional: bool,
@@ -196,7 +196,7 @@ pub struct UnetArgs {
 #[derive(Args, Debug)]
 pub struct AddNetArgs {
     #[command(flatten)]
-    pub common: Common,
+    pub common: RunArgs,
     /// Frozen unconditional U-Net: a weights directory (entry "unconditional").
     #[arg(long, default_value = "weights")]
     pub unet: PathBuf,
@@ -263,7 +263,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let dev = device(&a.common.device)?;
             let model = config.init(&dev.clone().autodiff());
             let ema = config.init(&dev);
-            go(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
+            train_network(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
             let dev = device(&a.common.device)?;
@@ -287,12 +287,12 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                 LayerKind::Guide => {
                     let config = GuideNetConfig::new();
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
-                    go(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                    train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
                 }
                 LayerKind::Paper | LayerKind::Residual => {
                     let config = ClassLayerConfig::new().with_residual(a.layer == LayerKind::Residual);
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
-                    go(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                    train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
                 }
             }
         }
@@ -303,8 +303,8 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
     }
 }
 
-fn go<M: Trainable>(
-    c: &Common,
+fn train_network<M: Trainable>(
+    c: &RunArgs,
     info: RunInfo,
     model: M,
     ema: M,
@@ -393,7 +393,7 @@ fn campaign(a: CampaignArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.minutes > 0.0, "--minutes must be > 0");
     let common = |name: &str, share: f64| {
         let run = a.run.join(name);
-        Common {
+        RunArgs {
             data: a.data.clone(),
             resume: run.join("checkpoint.bin").is_file(),
             run,

@@ -10,7 +10,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::unet::NUM_CLASSES;
 
-const CODE: usize = 16 * 16;
+/// Length of the code between encoder and decoder: one 16×16 channel.
+const CODE_LEN: usize = 16 * 16;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct ClassLayerConfig {
@@ -38,12 +39,12 @@ pub struct ClassLayer {
 impl ClassLayerConfig {
     pub fn init(&self, device: &Device) -> ClassLayer {
         // PyTorch's nn.Linear initialisation: U(−1/√fan_in, 1/√fan_in).
-        let bound = 1.0 / (CODE as f64).sqrt();
+        let bound = 1.0 / (CODE_LEN as f64).sqrt();
         let uniform = Initializer::Uniform { min: -bound, max: bound };
         ClassLayer {
             encoder: Conv2dConfig::new([3, 1], [17, 17]).init(device),
-            transform_weight: uniform.init([CODE, NUM_CLASSES, CODE], device),
-            transform_bias: uniform.init([NUM_CLASSES, CODE], device),
+            transform_weight: uniform.init([CODE_LEN, NUM_CLASSES, CODE_LEN], device),
+            transform_bias: uniform.init([NUM_CLASSES, CODE_LEN], device),
             decoder: ConvTranspose2dConfig::new([1, 3], [17, 17]).init(device),
             residual: self.residual,
         }
@@ -69,7 +70,7 @@ impl ClassLayer {
         let [m, c, h, w] = v.dims();
         let k = classes.len();
         let code = self.encode(v.clone());
-        let code = code.reshape([m, 1, CODE]).expand([m, k, CODE]).reshape([m * k, CODE]);
+        let code = code.reshape([m, 1, CODE_LEN]).expand([m, k, CODE_LEN]).reshape([m * k, CODE_LEN]);
         let v = v.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w]);
         let tiled: Vec<i64> = (0..m).flat_map(|_| classes.iter().map(|&c| c as i64)).collect();
         let cls = Tensor::<1, Int>::from_data(TensorData::new(tiled, [m * k]), &code.device());
@@ -79,7 +80,7 @@ impl ClassLayer {
     /// `[B, 3, 32, 32] → [B, 256]`
     fn encode(&self, v: Tensor<4>) -> Tensor<2> {
         let [b, _, _, _] = v.dims();
-        relu(self.encoder.forward(v)).reshape([b, CODE])
+        relu(self.encoder.forward(v)).reshape([b, CODE_LEN])
     }
 
     /// The per-class Linear without a loop over rows: one matmul of every row against all ten
@@ -87,9 +88,9 @@ impl ClassLayer {
     /// a dense GEMM, far faster on every backend than gathering a `[256, 256]` matrix per row.
     fn decode(&self, code: Tensor<2>, classes: Tensor<1, Int>, v: Tensor<4>) -> Tensor<4> {
         let [b, _] = code.dims();
-        let all = code.matmul(self.transform_weight.val().reshape([CODE, NUM_CLASSES * CODE]));
-        let idx = classes.clone().reshape([b, 1, 1]).expand([b, 1, CODE]);
-        let y = all.reshape([b, NUM_CLASSES, CODE]).gather(1, idx).reshape([b, CODE]);
+        let all = code.matmul(self.transform_weight.val().reshape([CODE_LEN, NUM_CLASSES * CODE_LEN]));
+        let idx = classes.clone().reshape([b, 1, 1]).expand([b, 1, CODE_LEN]);
+        let y = all.reshape([b, NUM_CLASSES, CODE_LEN]).gather(1, idx).reshape([b, CODE_LEN]);
         let y = y + self.transform_bias.val().select(0, classes); // [B, 256]
         let out = self.decoder.forward(relu(y).reshape([b, 1, 16, 16]));
         if self.residual {

@@ -211,11 +211,11 @@ impl UNet {
     /// - `x`: `[B, 3, 32, 32]`, `log_snr`: `[B]`, `classes`: `[B]` (conditional model only)
     /// - returns `[B, 3, 32, 32]`
     pub fn forward(&self, x: Tensor<4>, log_snr: Tensor<1>, classes: Option<Tensor<1, Int>>) -> Tensor<4> {
-        self.forward_with(x, log_snr, classes, None)
+        self.forward_with_dropout(x, log_snr, classes, None)
     }
 
     /// As [`forward`](Self::forward), with channel dropout drawn from `rng` when it is given.
-    pub fn forward_with(
+    pub fn forward_with_dropout(
         &self,
         x: Tensor<4>,
         log_snr: Tensor<1>,

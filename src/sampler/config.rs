@@ -264,6 +264,16 @@ impl SampleConfig {
         Ok(())
     }
 
+    /// The U-Net this config runs: `model` for ddim; v1/v2 always steer the unconditional one
+    /// (the one place that says so).
+    pub fn unet(&self) -> ModelKind {
+        if self.sampler == Method::Ddim {
+            self.model
+        } else {
+            ModelKind::Unconditional
+        }
+    }
+
     /// Steps `i < steer_until()` are steered: by default the paper's `i ≤ steps/2`.
     pub fn steer_until(&self) -> usize {
         self.steer_until.unwrap_or(self.steps / 2 + 1)
@@ -282,6 +292,11 @@ impl SampleConfig {
     /// Whether the images are steered to classes (everything but unconditional ddim).
     pub fn has_classes(&self) -> bool {
         !(self.sampler == Method::Ddim && self.model == ModelKind::Unconditional)
+    }
+
+    /// Manifest entries this config needs: the U-Net, then the steering network for v1/v2.
+    pub fn entries(&self) -> (&'static str, Option<&'static str>) {
+        (self.unet().name(), (self.sampler != Method::Ddim).then(|| self.layer.name()))
     }
 
     /// The class of each output image, in output order: contiguous blocks, one per requested

@@ -87,17 +87,13 @@ impl<'a> Sampling<'a> {
 
     fn start(cfg: &SampleConfig, nets: Nets<'a>, device: &Device, x: Option<Tensor<4>>) -> Result<Self, SampleError> {
         cfg.validate()?;
-        let uncond_name = |u: &dyn Denoiser| if u.is_conditional() { "conditional" } else { "unconditional" };
-        match (cfg.sampler, cfg.model) {
-            (Method::Ddim, ModelKind::Conditional) if !nets.unet.is_conditional() => {
-                return Err(SampleError::WrongUNet { wanted: "conditional", got: uncond_name(nets.unet) })
-            }
-            (Method::Ddim, ModelKind::Unconditional) | (Method::V1 | Method::V2, _) if nets.unet.is_conditional() => {
-                return Err(SampleError::WrongUNet { wanted: "unconditional", got: "conditional" })
-            }
-            (Method::V1, _) if nets.layer.is_none() => return Err(SampleError::NoLayer("v1")),
-            (Method::V2, _) if nets.layer.is_none() => return Err(SampleError::NoLayer("v2")),
-            _ => {}
+        let kind = |conditional: bool| if conditional { ModelKind::Conditional } else { ModelKind::Unconditional };
+        let (wanted, got) = (cfg.unet(), kind(nets.unet.is_conditional()));
+        if wanted != got {
+            return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
+        }
+        if cfg.sampler != Method::Ddim && nets.layer.is_none() {
+            return Err(SampleError::NoLayer(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
         // v2 starts from a single noise image; the others from N.

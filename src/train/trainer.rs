@@ -78,7 +78,7 @@ impl Trainable for UNet {
         rng: Option<&mut Noise>,
     ) -> Tensor<4> {
         let cls = self.is_conditional().then_some(cls);
-        self.forward_with(x_t, ls, cls, rng)
+        self.forward_with_dropout(x_t, ls, cls, rng)
     }
 }
 
