@@ -2,7 +2,6 @@
 //! several seeds — with the crate's classifier: IS, class accuracy, Fréchet distance, wall time,
 //! U-Net rows; the same statistics on real test images of the same count beside them.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -143,6 +142,161 @@ fn classifier(args: &NetArgs, device: &Device) -> anyhow::Result<Classifier> {
     Ok(m.load_classifier("classifier", &bytes, device)?)
 }
 
+/// The scores of one generated set.
+struct RunScore {
+    is: f64,
+    /// `None` for unconditional ddim (no requested class).
+    acc: Option<f64>,
+    per_class: Vec<f64>,
+    frechet: f64,
+    wall_s: f64,
+    unet_rows: usize,
+    is_v3: Option<f64>,
+}
+
+/// Everything a run is scored against: the classifier, the optional Inception-v3, the real
+/// reference features.
+struct Judge {
+    clf: Classifier,
+    inception: Option<InceptionV3>,
+    reference: Vec<Vec<f64>>,
+}
+
+impl Judge {
+    fn is_v3(&self, images: &Tensor<4>) -> Option<f64> {
+        self.inception.as_ref().map(|net| inception_is(net, images.clone()))
+    }
+
+    /// Generate with `cfg` and score the images.
+    fn run(&self, cfg: &SampleConfig, nets: Nets<'_>, device: &Device) -> anyhow::Result<RunScore> {
+        let t0 = Instant::now();
+        let out = sample(cfg, nets, device, |_| {})?;
+        let _ = out.images.clone().into_data(); // wall time includes the readback
+        let wall_s = t0.elapsed().as_secs_f64();
+        let is_v3 = self.is_v3(&out.images);
+        let sc = score(&self.clf, out.images);
+        let want = cfg.image_classes();
+        let pred: Vec<usize> = sc.probs.iter().map(|p| argmax(p)).collect();
+        let hits = |rows: &mut dyn Iterator<Item = usize>| -> f64 {
+            let rows: Vec<usize> = rows.collect();
+            rows.iter().filter(|&&i| pred[i] == want[i]).count() as f64 / rows.len().max(1) as f64
+        };
+        let n = cfg.n;
+        let per_class = (0..CLASS_NAMES.len()).map(|c| hits(&mut (0..n).filter(|&i| want[i] == c))).collect();
+        Ok(RunScore {
+            is: inception_score(&sc.probs),
+            acc: cfg.has_classes().then(|| hits(&mut (0..n))),
+            per_class,
+            frechet: frechet_distance(&sc.feats, &self.reference),
+            wall_s,
+            unet_rows: out.unet_rows,
+            is_v3,
+        })
+    }
+}
+
+fn argmax(p: &[f64]) -> usize {
+    p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map_or(0, |m| m.0)
+}
+
+/// Scores of real test images per N: IS, Fréchet distance, IS v3 (mean, std).
+type RealScores = ((f64, f64), (f64, f64), (f64, f64));
+
+/// The tables: CSV (one line per run), Markdown (one row per cell, mean ± std over seeds) and
+/// a per-class accuracy table.
+struct Report {
+    csv: String,
+    md: String,
+    per_class: String,
+    v3: bool,
+}
+
+impl Report {
+    fn new(a: &EvalArgs) -> Self {
+        let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3");
+        for c in CLASS_NAMES {
+            csv += &format!(",acc_{c}");
+        }
+        csv.push('\n');
+        let v3_note = match &a.inception {
+            Some(p) => format!("the Inception-v3 columns use `{}`", p.display()),
+            None => "no Inception-v3 weights were given (`--inception`), so there are no Inception-v3 columns".into(),
+        };
+        let v3 = a.inception.is_some();
+        let mut md = format!(
+            "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
+             (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}.\n\n",
+            a.seeds, a.eta
+        );
+        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
+        md += if v3 { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
+        md += "|---|---|---|---|---|---|---|---|---|---|";
+        md += if v3 { "---|---|\n" } else { "\n" };
+        let mut per_class = String::from("\nClass accuracy per class (mean over seeds):\n\n| network, N, steps |");
+        for c in CLASS_NAMES {
+            per_class += &format!(" {c} |");
+        }
+        per_class += &format!("\n|---|{}\n", "---|".repeat(CLASS_NAMES.len()));
+        Self { csv, md, per_class, v3 }
+    }
+
+    fn line(&mut self, method: &str, cfg: &SampleConfig, r: &RunScore) {
+        let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
+        self.csv += &format!(
+            "{method},{},{},{},{:.4},{acc},{:.4},{:.3},{},{}",
+            cfg.n,
+            cfg.steps,
+            cfg.seed,
+            r.is,
+            r.frechet,
+            r.wall_s,
+            r.unet_rows,
+            r.is_v3.map_or(String::new(), |v| format!("{v:.4}"))
+        );
+        for p in &r.per_class {
+            self.csv += &format!(",{p:.3}");
+        }
+        self.csv.push('\n');
+    }
+
+    fn cell(&mut self, method: &str, cfg: &SampleConfig, runs: &[RunScore], real: &RealScores) {
+        let stat = |f: &dyn Fn(&RunScore) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
+        let ((rim, ris), (rfm, rfs), (r3m, r3s)) = *real;
+        let (im, isd) = stat(&|r| r.is);
+        let (fm, fsd) = stat(&|r| r.frechet);
+        let acc = match runs[0].acc {
+            Some(_) => format!("{:.1}%", 100.0 * stat(&|r| r.acc.unwrap_or(0.0)).0),
+            None => "— (no class)".into(),
+        };
+        let (n, steps) = (cfg.n, cfg.steps);
+        self.md += &format!(
+            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {} |",
+            stat(&|r| r.wall_s).0,
+            runs[0].unet_rows
+        );
+        if self.v3 {
+            let (m3, s3) = stat(&|r| r.is_v3.unwrap_or(0.0));
+            self.md += &format!(" {m3:.2} ± {s3:.2} | {r3m:.2} ± {r3s:.2} |");
+        }
+        self.md.push('\n');
+        if runs[0].acc.is_some() {
+            self.per_class += &format!("| {method}, {n}, {steps} |");
+            for c in 0..CLASS_NAMES.len() {
+                self.per_class += &format!(" {:.0}% |", 100.0 * stat(&|r| r.per_class[c]).0);
+            }
+            self.per_class.push('\n');
+        }
+    }
+
+    fn write(self, out: &std::path::Path) -> anyhow::Result<()> {
+        let md = self.md + &self.per_class;
+        write_atomic(&out.join("eval.csv"), self.csv.as_bytes())?;
+        write_atomic(&out.join("eval.md"), md.as_bytes())?;
+        println!("{md}");
+        Ok(())
+    }
+}
+
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let device = super::open_device(a.device)?.0;
     let clf = classifier(&a.nets, &device)?;
@@ -150,32 +304,14 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         Some(p) => Some(load_inception(p, &device)?),
         None => None,
     };
-    let v3 = |images: &Tensor<4>| inception.as_ref().map(|net| inception_is(net, images.clone()));
     let test = Cifar::load(&a.data, false)?;
     let max_n = *a.n.iter().max().context("no --n")?;
     anyhow::ensure!(a.reference + max_n <= test.len(), "--reference + max N exceeds the test set");
     let idx: Vec<usize> = (0..a.reference).collect();
     let reference = score(&clf, test.batch(&idx, None, &device).0).feats;
+    let judge = Judge { clf, inception, reference };
     std::fs::create_dir_all(&a.out)?;
-
-    let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3");
-    for c in CLASS_NAMES {
-        write!(csv, ",acc_{c}")?;
-    }
-    csv.push('\n');
-    let v3_note = match &a.inception {
-        Some(p) => format!("the Inception-v3 columns use `{}`", p.display()),
-        None => "no Inception-v3 weights were given (`--inception`), so there are no Inception-v3 columns".into(),
-    };
-    let mut md = format!(
-        "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
-         (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}.\n\n",
-        a.seeds, a.eta
-    );
-    md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
-    md += if inception.is_some() { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
-    md += "|---|---|---|---|---|---|---|---|---|---|";
-    md += if inception.is_some() { "---|---|\n" } else { "\n" };
+    let mut report = Report::new(&a);
     // Real-image reference per N: disjoint slices after the reference set.
     let mut real = std::collections::BTreeMap::new();
     for &n in &a.n {
@@ -184,10 +320,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             let start = a.reference + (s * n) % (test.len() - a.reference - n + 1);
             let idx: Vec<usize> = (start..start + n).collect();
             let images = test.batch(&idx, None, &device).0;
-            is3.extend(v3(&images));
-            let sc = score(&clf, images);
+            is3.extend(judge.is_v3(&images));
+            let sc = score(&judge.clf, images);
             is.push(inception_score(&sc.probs));
-            fd.push(frechet_distance(&sc.feats, &reference));
+            fd.push(frechet_distance(&sc.feats, &judge.reference));
         }
         real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3)));
     }
@@ -212,73 +348,24 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         };
         for &n in &a.n {
             for &steps in &a.steps {
-                let (mut is, mut acc, mut fd, mut wall, mut is3) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                let mut rows = 0;
+                let mut runs = Vec::new();
                 for seed in 0..a.seeds {
                     let cfg = SampleConfig { n, steps, eta: a.eta, seed, ..probe.clone() };
-                    let t0 = Instant::now();
-                    let out = sample(&cfg, run_nets, &device, |_| {})?;
-                    let images = out.images;
-                    let _ = images.clone().into_data(); // wall time includes the readback
-                    let w = t0.elapsed().as_secs_f64();
-                    rows = out.unet_rows;
-                    let i3 = v3(&images);
-                    let sc = score(&clf, images);
-                    let want = cfg.image_classes();
-                    let pred: Vec<usize> = sc
-                        .probs
-                        .iter()
-                        .map(|p| p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0)
-                        .collect();
-                    let per_class: Vec<f64> = (0..10)
-                        .map(|c| {
-                            let rows: Vec<usize> = (0..n).filter(|&i| want[i] == c).collect();
-                            rows.iter().filter(|&&i| pred[i] == c).count() as f64 / rows.len().max(1) as f64
-                        })
-                        .collect();
-                    let overall = (0..n).filter(|&i| pred[i] == want[i]).count() as f64 / n as f64;
-                    let (i_s, f_d) = (inception_score(&sc.probs), frechet_distance(&sc.feats, &reference));
-                    write!(csv, "{method},{n},{steps},{seed},{i_s:.4},{overall:.4},{f_d:.4},{w:.3},{rows},")?;
-                    if let Some(v) = i3 {
-                        write!(csv, "{v:.4}")?;
-                        is3.push(v);
-                    }
-                    for p in per_class {
-                        write!(csv, ",{p:.3}")?;
-                    }
-                    csv.push('\n');
-                    is.push(i_s);
-                    acc.push(overall);
-                    fd.push(f_d);
-                    wall.push(w);
+                    let r = judge.run(&cfg, run_nets, &device)?;
                     eprintln!(
-                        "{method} N={n} steps={steps} seed={seed}: IS {i_s:.3} acc {overall:.3} FD {f_d:.3} {w:.2} s"
+                        "{method} N={n} steps={steps} seed={seed}: IS {:.3} acc {:.3} FD {:.3} {:.2} s",
+                        r.is,
+                        r.acc.unwrap_or(f64::NAN),
+                        r.frechet,
+                        r.wall_s
                     );
+                    report.line(method, &cfg, &r);
+                    runs.push(r);
                 }
-                let ((rim, ris), (rfm, rfs), (r3m, r3s)) = real[&n];
-                let (im, isd) = mean_std(&is);
-                let (fm, fsd) = mean_std(&fd);
-                let acc_cell = if probe.has_classes() {
-                    format!("{:.1}%", 100.0 * mean_std(&acc).0)
-                } else {
-                    "— (no class)".into()
-                };
-                write!(
-                    md,
-                    "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc_cell} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {rows} |",
-                    mean_std(&wall).0
-                )?;
-                if inception.is_some() {
-                    let (m3, s3) = mean_std(&is3);
-                    write!(md, " {m3:.2} ± {s3:.2} | {r3m:.2} ± {r3s:.2} |")?;
-                }
-                md.push('\n');
+                let cfg = SampleConfig { n, steps, ..probe.clone() };
+                report.cell(method, &cfg, &runs, &real[&n]);
             }
         }
     }
-    write_atomic(&a.out.join("eval.csv"), csv.as_bytes())?;
-    write_atomic(&a.out.join("eval.md"), md.as_bytes())?;
-    println!("{md}");
-    Ok(())
+    report.write(&a.out)
 }
