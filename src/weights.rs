@@ -93,23 +93,6 @@ impl Manifest {
         })
     }
 
-    pub fn unet_config(&self, name: &str) -> Result<UNetConfig, WeightsError> {
-        match &self.entry(name)?.arch {
-            Arch::Unet { config } => Ok(config.clone()),
-            a => Err(WeightsError::WrongKind { name: name.into(), is: a.kind(), wanted: "U-Net" }),
-        }
-    }
-
-    pub fn load_classifier(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Classifier, WeightsError> {
-        let config = match &self.entry(name)?.arch {
-            Arch::Classifier { config } => config.clone(),
-            a => return Err(WeightsError::WrongKind { name: name.into(), is: a.kind(), wanted: "classifier" }),
-        };
-        self.verify(name, bytes)?;
-        let arch = format!("{config:?}");
-        load_bytes(config.init(device), bytes, name, &arch)
-    }
-
     /// Check `bytes` against the entry's SHA-256.
     pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<(), WeightsError> {
         let want = &self.entry(name)?.sha256;
@@ -120,26 +103,49 @@ impl Manifest {
         Ok(())
     }
 
-    /// Load a U-Net entry from its (already read) bytes: checksum, then architecture.
-    pub fn load_unet(&self, name: &str, bytes: &[u8], device: &Device) -> Result<UNet, WeightsError> {
-        let config = self.unet_config(name)?;
+    /// The one way an entry is loaded: look it up, check it is the `wanted` kind (`init` builds
+    /// the network from its architecture, `None` for another kind), check the SHA-256, load.
+    fn load_entry<M: Module>(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        wanted: &'static str,
+        init: impl FnOnce(&Arch) -> Option<M>,
+    ) -> Result<M, WeightsError> {
+        let arch = &self.entry(name)?.arch;
+        let module =
+            init(arch).ok_or_else(|| WeightsError::WrongKind { name: name.into(), is: arch.kind(), wanted })?;
         self.verify(name, bytes)?;
-        let arch = format!("{config:?}");
-        load_bytes(config.init(device), bytes, name, &arch)
+        load_bytes(module, bytes, name, &format!("{arch:?}"))
+    }
+
+    /// Load a U-Net entry from its (already read) bytes: kind, checksum, then architecture.
+    pub fn load_unet(&self, name: &str, bytes: &[u8], device: &Device) -> Result<UNet, WeightsError> {
+        self.load_entry(name, bytes, "U-Net", |a| match a {
+            Arch::Unet { config } => Some(config.init(device)),
+            _ => None,
+        })
+    }
+
+    pub fn load_classifier(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Classifier, WeightsError> {
+        self.load_entry(name, bytes, "classifier", |a| match a {
+            Arch::Classifier { config } => Some(config.init(device)),
+            _ => None,
+        })
     }
 
     /// Load a steering network (the paper's layer, its residual variant or the guide).
     pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
-        let arch = self.entry(name)?.arch.clone();
-        if !matches!(arch, Arch::Layer { .. } | Arch::Guide { .. }) {
-            return Err(WeightsError::WrongKind { name: name.into(), is: arch.kind(), wanted: "steering network" });
-        }
-        self.verify(name, bytes)?;
-        let desc = format!("{arch:?}");
-        match arch {
-            Arch::Layer { config } => Ok(Steering::Layer(load_bytes(config.init(device), bytes, name, &desc)?)),
-            Arch::Guide { config } => Ok(Steering::Guide(load_bytes(config.init(device), bytes, name, &desc)?)),
-            _ => unreachable!("checked above"),
+        const WANTED: &str = "steering network";
+        match &self.entry(name)?.arch {
+            Arch::Guide { .. } => Ok(Steering::Guide(self.load_entry(name, bytes, WANTED, |a| match a {
+                Arch::Guide { config } => Some(config.init(device)),
+                _ => None,
+            })?)),
+            _ => Ok(Steering::Layer(self.load_entry(name, bytes, WANTED, |a| match a {
+                Arch::Layer { config } => Some(config.init(device)),
+                _ => None,
+            })?)),
         }
     }
 }
