@@ -32,7 +32,7 @@ pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> R
         return Err(ImportError::Store { path: p, msg: "no such file".into() });
     }
     let mut unet = config.init(device);
-    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (exact(&t), b)).collect();
+    let pairs: Vec<(String, String)> = torch_names(&unet).into_iter().map(|(t, b)| (exact(&t), b)).collect();
     let remap =
         KeyRemapper::from_patterns(pairs).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
     let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(true);
@@ -53,7 +53,7 @@ pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> R
 pub fn export_torch_unet(unet: UNet, path: &Path, half: bool) -> Result<(), ImportError> {
     let p = path.display().to_string();
     let fail = |e: &dyn std::fmt::Display| ImportError::Store { path: p.clone(), msg: e.to_string() };
-    let pairs: Vec<(String, String)> = unet.torch_names().into_iter().map(|(t, b)| (exact(&b), t)).collect();
+    let pairs: Vec<(String, String)> = torch_names(&unet).into_iter().map(|(t, b)| (exact(&b), t)).collect();
     let remap = KeyRemapper::from_patterns(pairs).map_err(|e| fail(&e))?;
     let unet = if half { crate::weights::cast(unet, DType::F16) } else { unet };
     let mut store = SafetensorsStore::from_file(path).remap(remap).overwrite(true);
@@ -104,4 +104,54 @@ pub fn read_safetensors(path: &Path, prefix: &str) -> Result<HashMap<String, Raw
         );
     }
     Ok(out)
+}
+
+/// The PyTorch parameter name (notebook / `unet-c32-parity.safetensors`) of each Burn
+/// parameter path of this network, e.g. `levels.1.enc.0.res.conv1.weight` ↔
+/// `net.2.main.1.main.0.weight`.
+pub fn torch_names(unet: &UNet) -> Vec<(String, String)> {
+    let mut out = vec![("timestep_embed.weight".to_string(), "timestep_embed".to_string())];
+    if unet.class_embed.is_some() {
+        out.push(("class_embed.weight".into(), "class_embed.weight".into()));
+    }
+    let mut prefix = "net.".to_string();
+    let n = unet.levels.len();
+    for (k, lvl) in unet.levels.iter().enumerate() {
+        // Position in the torch nn.Sequential of this level: `Down` comes first below level 0.
+        let mut pos = usize::from(k > 0);
+        let mut skip_pos = 0;
+        for (part, blocks) in [("enc", &lvl.enc), ("dec", &lvl.dec)] {
+            if part == "dec" && k + 1 < n {
+                skip_pos = pos;
+                pos += 1;
+            }
+            for (j, blk) in blocks.iter().enumerate() {
+                let burn = format!("levels.{k}.{part}.{j}");
+                let res = format!("{prefix}{pos}");
+                for (b, t) in [("conv1", "main.0"), ("conv2", "main.3")] {
+                    for p in ["weight", "bias"] {
+                        out.push((format!("{res}.{t}.{p}"), format!("{burn}.res.{b}.{p}")));
+                    }
+                }
+                if blk.res.skip.is_some() {
+                    out.push((format!("{res}.skip.weight"), format!("{burn}.res.skip.weight")));
+                }
+                pos += 1;
+                if blk.attn.is_some() {
+                    let a = format!("{prefix}{pos}");
+                    for (t, b) in [("norm.weight", "norm.gamma"), ("norm.bias", "norm.beta")] {
+                        out.push((format!("{a}.{t}"), format!("{burn}.attn.{b}")));
+                    }
+                    for m in ["qkv_proj", "out_proj"] {
+                        for p in ["weight", "bias"] {
+                            out.push((format!("{a}.{m}.{p}"), format!("{burn}.attn.{m}.{p}")));
+                        }
+                    }
+                    pos += 1;
+                }
+            }
+        }
+        prefix = format!("{prefix}{skip_pos}.main.");
+    }
+    out
 }
