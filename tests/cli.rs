@@ -77,16 +77,20 @@ fn class_subset_and_ddim_models() {
 #[test]
 fn bad_input_exits_nonzero_with_a_clear_message() {
     let d = tmp("bad");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--classes", "airplane,kangaroo"], "kangaroo"),
         (&["--n", "0"], "N must be"),
         (&["--sampler", "v2", "--n", "7"], "multiple of 10"),
         (&["--steps", "0"], "steps must be"),
         (&["--eta", "2"], "eta"),
+        (&["--sampler", "v1", "--strength", "9"], "strength must be"),
+        (&["--sampler", "v1", "--steps", "4", "--steer-until", "5"], "steer-until must be"),
+        (&["--link", "#sampler=v1&layer=layer-magic"], "layer=layer-magic"),
     ];
     for (extra, want) in cases {
         let o = sample(&d, extra);
-        assert!(!o.status.success(), "{extra:?} succeeded");
+        // A clear error is exit code 1; a panic would be 101.
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
     }
     // Missing weights directory.
@@ -99,5 +103,57 @@ fn bad_input_exits_nonzero_with_a_clear_message() {
     let o = vdiff(&["sample", "--out", d.to_str().unwrap(), "--weights", w.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("manifest"), "{}", stderr(&o));
+    std::fs::remove_dir_all(w).ok();
+}
+
+/// Weights that pass the SHA-256 check but are not a valid record (the manifest was rewritten
+/// to match), and a steering entry of the wrong kind: clear errors, exit code 1, never a panic.
+#[test]
+fn corrupt_weights_are_errors_not_panics() {
+    use vdiff::burn::tensor::Device;
+    use vdiff::model::UNetConfig;
+    use vdiff::weights::{sha256_hex, Arch, Manifest};
+
+    let w = tmp("corrupt-record");
+    std::fs::create_dir_all(&w).unwrap();
+    let config = UNetConfig::new().with_width(8).with_levels(3).with_conditional(true);
+    let mut m = Manifest::default();
+    m.save(
+        &w,
+        "conditional",
+        "unet-conditional.bpk",
+        Arch::Unet { config: config.clone() },
+        config.init(&Device::flex()),
+        true,
+    )
+    .unwrap();
+    // The paper's layer entry pointing at a U-Net architecture.
+    m.save(
+        &w,
+        "layer",
+        "unet-conditional.bpk",
+        Arch::Unet { config: config.clone() },
+        config.init(&Device::flex()),
+        true,
+    )
+    .unwrap();
+    let file = w.join("unet-conditional.bpk");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&file, &bytes).unwrap();
+    m.entries.get_mut("conditional").unwrap().sha256 = sha256_hex(&bytes);
+    m.write(&w).unwrap();
+    let d = tmp("corrupt-out");
+    let weights = w.to_str().unwrap();
+    for (args, want) in [
+        (vec!["--model", "conditional"], "not a valid .bpk record"),
+        (vec!["--sampler", "v1", "--layer", "layer"], "unconditional"),
+    ] {
+        let mut all = vec!["sample", "--out", d.to_str().unwrap(), "--weights", weights, "--quiet"];
+        all.extend(args.iter().copied());
+        let o = vdiff(&all);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
     std::fs::remove_dir_all(w).ok();
 }
