@@ -12,7 +12,8 @@ run() { # name, sample flags...
 }
 run cond --model conditional --sampler ddim
 run uncond --model unconditional --sampler ddim
-run v1 --sampler v1
+run v1 --sampler v1                       # the guide, its default strength
 run v2 --sampler v2
-run v2r --sampler v2 --layer residual
+run v1p --sampler v1 --layer layer         # the paper's additional layer
+run v2p --sampler v2 --layer layer
 rm -rf "$tmp"

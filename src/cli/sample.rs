@@ -69,7 +69,7 @@ pub struct SteerArgs {
     #[arg(long, value_name = "K")]
     pub steer_until: Option<usize>,
     /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
-    /// (≤ 8). Default: the layer's measured best (the guide: 3; the paper's layers: 1).
+    /// (≤ 8). Default: the layer's measured best (the guide: 5; the paper's layers: 1).
     #[arg(long)]
     pub strength: Option<f64>,
 }

@@ -85,7 +85,7 @@ impl LayerKind {
 }
 
 /// The guide's default strength (see [`LayerKind::default_strength`]).
-pub const GUIDE_STRENGTH: f64 = 3.0;
+pub const GUIDE_STRENGTH: f64 = 5.0;
 
 impl ModelKind {
     const ALL: [ModelKind; 2] = [ModelKind::Conditional, ModelKind::Unconditional];
