@@ -72,10 +72,8 @@ struct MethodSpec {
 /// `-layer`, `-layer-residual`, `-layer-guide`, or `-teacher` (the conditional U-Net).
 fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<MethodSpec> {
     let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer, teacher: false };
-    match method {
-        "conditional" => return Ok(ddim(ModelKind::Conditional)),
-        "unconditional" => return Ok(ddim(ModelKind::Unconditional)),
-        _ => {}
+    if let Some(model) = ModelKind::from_name(method) {
+        return Ok(ddim(model));
     }
     let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
     let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use clap::Args;
 use vdiff::import::{export_torch_unet, import_torch_unet};
 use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use vdiff::sampler::{LayerKind, Nets, SampleConfig, Steer, Steering};
+use vdiff::sampler::{LayerKind, ModelKind, Nets, SampleConfig, Steer, Steering};
 use vdiff::weights::{Arch, Manifest};
 
 /// Where the networks come from.
@@ -52,7 +52,7 @@ pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Resu
         let ucfg = UNetConfig::new()
             .with_width(args.width)
             .with_levels(args.levels)
-            .with_conditional(unet_name == "conditional");
+            .with_conditional(cfg.unet() == ModelKind::Conditional);
         anyhow::ensure!(args.width > 0 && (2..=4).contains(&args.levels), "--width must be > 0 and --levels 2..=4");
         device.seed(args.init_seed);
         sha256.insert(unet_name.to_string(), "random-init".to_string());
@@ -111,7 +111,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     let config = UNetConfig::new().with_width(a.width).with_levels(a.levels).with_conditional(a.conditional);
     let unet = import_torch_unet(&a.file, &config, &device)?;
     let mut manifest = Manifest::read(&a.out).unwrap_or_default();
-    let name = if a.conditional { "conditional" } else { "unconditional" };
+    let name = ModelKind::of(a.conditional).name();
     let file = format!("unet-{name}.bpk");
     let sha = manifest.save(&a.out, name, &file, Arch::Unet { config }, unet, !a.full_precision)?;
     manifest.write(&a.out)?;

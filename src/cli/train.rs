@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use clap::{Args, Subcommand};
 use vdiff::device::Backend;
 use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use vdiff::sampler::LayerKind;
+use vdiff::sampler::{LayerKind, ModelKind};
 use vdiff::train::data::Cifar;
 use vdiff::train::trainer::{fresh_state, Frozen, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
 use vdiff::weights::{load_bytes, Arch, Manifest};
@@ -254,7 +254,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                 .with_levels(a.levels)
                 .with_conditional(a.conditional)
                 .with_dropout(a.dropout);
-            let entry = if a.conditional { "conditional" } else { "unconditional" };
+            let entry = ModelKind::of(a.conditional).name();
             let info = RunInfo {
                 entry: entry.into(),
                 file: format!("unet-{entry}.bpk"),
@@ -269,14 +269,15 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let dev = device(&a.common.device)?;
             let manifest =
                 Manifest::read(&a.unet).with_context(|| format!("frozen U-Net weights in {}", a.unet.display()))?;
-            let load = |name: &str| -> anyhow::Result<UNet> {
+            let load = |kind: ModelKind| -> anyhow::Result<UNet> {
+                let name = kind.name();
                 let unet = manifest.load_unet(name, &manifest.read_file(&a.unet, name)?, &dev)?;
-                anyhow::ensure!(unet.is_conditional() == (name == "conditional"), "entry {name:?} is the wrong U-Net");
+                anyhow::ensure!(ModelKind::of(unet.is_conditional()) == kind, "entry {name:?} is the wrong U-Net");
                 Ok(unet)
             };
-            let unet = load("unconditional")?;
+            let unet = load(ModelKind::Unconditional)?;
             let distill = a.target == "conditional";
-            let teacher = if distill { Some(load("conditional")?) } else { None };
+            let teacher = if distill { Some(load(ModelKind::Conditional)?) } else { None };
             let frozen = Frozen { unet: Some(&unet), teacher: teacher.as_ref() };
             let objective =
                 Objective { t_min: a.t_min, t_max: a.t_max, sigmoid_weight: a.weighting == "sigmoid", distill };
@@ -432,8 +433,8 @@ fn campaign(a: CampaignArgs) -> anyhow::Result<()> {
         weighting: if layer == LayerKind::Paper { "sigmoid" } else { "none" }.into(),
     };
     let started = std::time::Instant::now();
-    run(TrainCmd::Unet(unet("unconditional", false)))?;
-    run(TrainCmd::Unet(unet("conditional", true)))?;
+    run(TrainCmd::Unet(unet(ModelKind::Unconditional.name(), false)))?;
+    run(TrainCmd::Unet(unet(ModelKind::Conditional.name(), true)))?;
     run(TrainCmd::AddNet(layer(LayerKind::Paper, 0.03)))?;
     run(TrainCmd::AddNet(layer(LayerKind::Residual, 0.03)))?;
     run(TrainCmd::AddNet(layer(LayerKind::Guide, 0.04)))?;

@@ -95,6 +95,15 @@ impl ModelKind {
         Self::ALL.into_iter().find(|m| m.name() == s)
     }
 
+    /// The kind of a U-Net with (`true`) or without the class input.
+    pub fn of(conditional: bool) -> Self {
+        if conditional {
+            ModelKind::Conditional
+        } else {
+            ModelKind::Unconditional
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Conditional => "conditional",

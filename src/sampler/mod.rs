@@ -87,8 +87,7 @@ impl<'a> Sampling<'a> {
 
     fn start(cfg: &SampleConfig, nets: Nets<'a>, device: &Device, x: Option<Tensor<4>>) -> Result<Self, SampleError> {
         cfg.validate()?;
-        let kind = |conditional: bool| if conditional { ModelKind::Conditional } else { ModelKind::Unconditional };
-        let (wanted, got) = (cfg.unet(), kind(nets.unet.is_conditional()));
+        let (wanted, got) = (cfg.unet(), ModelKind::of(nets.unet.is_conditional()));
         if wanted != got {
             return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
         }
