@@ -72,6 +72,13 @@ fn eval_grid_writes_every_requested_row() {
         let is3: f64 = line.split(',').nth(9).unwrap().parse().unwrap();
         assert!((1.0..=1008.0).contains(&is3), "Inception-v3 IS {is3} out of range");
     }
+    // Each row ran its own steering network, at its own default strength.
+    let steering = |method: &str| -> Vec<String> {
+        let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
+        rows.map(|l| l.split(',').nth(10).unwrap().to_string()).collect()
+    };
+    assert_eq!(steering("v2"), ["layer-guide x5"; 2], "{csv}");
+    assert_eq!(steering("v2-layer-residual"), ["layer-residual x1"; 2], "{csv}");
 
     // A wrong --inception path fails before any sampling, naming the file.
     let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))

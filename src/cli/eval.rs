@@ -211,7 +211,8 @@ struct Report {
 
 impl Report {
     fn new(a: &EvalArgs) -> Self {
-        let mut csv = String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3");
+        let mut csv =
+            String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3,steering");
         for c in CLASS_NAMES {
             csv += &format!(",acc_{c}");
         }
@@ -240,8 +241,14 @@ impl Report {
 
     fn line(&mut self, method: &str, cfg: &SampleConfig, r: &RunScore) {
         let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
+        // What steered the run: the network and the strength (empty for ddim).
+        let steering = match cfg.entries().1 {
+            Some(_) if method.ends_with("-teacher") => format!("teacher x{}", cfg.strength()),
+            Some(layer) => format!("{layer} x{}", cfg.strength()),
+            None => String::new(),
+        };
         self.csv += &format!(
-            "{method},{},{},{},{:.4},{acc},{:.4},{:.3},{},{}",
+            "{method},{},{},{},{:.4},{acc},{:.4},{:.3},{},{},{steering}",
             cfg.n,
             cfg.steps,
             cfg.seed,
@@ -327,12 +334,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     }
     for method in &a.methods {
         let spec = parse_method(method, a.steering.layer)?;
-        let probe = a.steering.apply(SampleConfig {
-            model: spec.model,
-            sampler: spec.sampler,
+        // The method's own layer wins over --layer (which only sets the default of plain v1/v2).
+        let probe = SampleConfig {
             layer: spec.layer,
-            ..Default::default()
-        });
+            ..a.steering.apply(SampleConfig { model: spec.model, sampler: spec.sampler, ..Default::default() })
+        };
         let loaded = nets::load(&a.nets, &probe, &device)?;
         // The ceiling row: the conditional U-Net itself steers (nets::Teacher).
         let teacher = match spec.teacher {
