@@ -1,4 +1,4 @@
-"""The README's page screenshot: conditional ddim, N = 50, 20 steps, seed 1, on the page's
+"""The README's page screenshot: v2 with the guide (the page's default method), N = 50, 20 steps, seed 1, on the page's
 default backend, from the committed weights. Run after scripts/build-page.sh:
     python3 tests/e2e/showcase.py   (writes docs/page.png)"""
 import os
@@ -14,7 +14,7 @@ def main():
     try:
         d.get(url)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load its weights")
-        generate(d, "conditional/ddim", n=50, steps=20, seed=1)
+        generate(d, "unconditional/v2", n=50, steps=20, seed=1)
         wait(lambda: d.find_element(By.ID, "stat-time").text.endswith(" s"), "the figures")
         d.save_screenshot(os.path.join(ROOT, "docs", "page.png"))
         print("docs/page.png:", d.find_element(By.ID, "stats").text)
