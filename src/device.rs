@@ -68,7 +68,13 @@ pub fn auto_device() -> (Device, Backend, String) {
 fn pick_auto_device() -> (Device, Backend, String) {
     use burn::tensor::wgpu::wgpu;
     use burn::tensor::DeviceKind;
-    let adapters = block_on(wgpu::Instance::default().enumerate_adapters(wgpu::Backends::all()));
+    // Vulkan, Metal, DX12 only: a GL instance would load EGL (and print its complaints) just
+    // to find a software rasteriser this function skips anyway.
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::PRIMARY,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
     let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
     let describe = |i: &wgpu::AdapterInfo| format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend);
     let pick = [
