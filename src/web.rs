@@ -255,8 +255,7 @@ pub fn config_from_fragment(fragment: &str) -> Result<String, JsError> {
 #[wasm_bindgen]
 pub fn config_entries(config_json: &str) -> Result<String, JsError> {
     let cfg: SampleConfig = serde_json::from_str(config_json).map_err(js_err)?;
-    let (unet, layer) = cfg.entries();
-    Ok(serde_json::to_string(&std::iter::once(unet).chain(layer).collect::<Vec<_>>()).unwrap())
+    Ok(serde_json::to_string(&needed(&cfg)).unwrap())
 }
 
 /// Validate a config (JSON) without running it; the error text explains what is wrong.
