@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ON a lent GPU machine (CUDA + PyTorch, no network, no Rust toolchain), from the
 # repository root: trains the unconditional and the conditional U-Net side by side for MINUTES
-# each, checkpoints into OUT/<kind>/ every minute, and (when a Burn binary travelled as
+# each (and the evaluation classifier for CLASSIFIER_MINUTES, default 5, beside them), checkpoints into OUT/<kind>/ every minute, and (when a Burn binary travelled as
 # .gpu/vdiff.xz) measures Burn's wgpu training speed on the same GPU meanwhile. Each U-Net
 # continues from .gpu/runs/<kind>/ (the previous lease's checkpoint) if it travelled, else
 # warm-starts from .gpu/init/<kind>.safetensors (the committed weights), else starts fresh.
@@ -44,5 +44,8 @@ for kind in unconditional conditional; do
   python3 scripts/gpu/train.py --data .gpu/cifar --kind "$kind" --out "$out/$kind" --minutes "$minutes" \
     "${resume[@]}" "$@" 2>&1 | grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[$kind] /" | tee -a "$log" &
 done
+# The evaluation classifier, from scratch, beside them (a small network: it hardly slows them).
+python3 scripts/gpu/classifier.py --data .gpu/cifar --out "$out/classifier" --minutes "${CLASSIFIER_MINUTES:-5}" 2>&1 |
+  grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[classifier] /" | tee -a "$log" &
 wait
 ls -la "$out"/*
