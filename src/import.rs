@@ -5,16 +5,17 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::store::{KeyRemapper, ModuleSnapshot, SafetensorsStore};
+use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{DType, Device};
 
+use crate::eval::classifier::{Classifier, ClassifierConfig};
 use crate::model::{UNet, UNetConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot import {path}: {msg}")]
     Store { path: String, msg: String },
-    #[error("{path} lacks parameters the U-Net needs: {missing:?}")]
+    #[error("{path} lacks parameters the network needs: {missing:?}")]
     Missing { path: String, missing: Vec<String> },
     #[error("{path}: {msg}")]
     Format { path: String, msg: String },
@@ -45,6 +46,29 @@ pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> R
     }
     // An f16 file (e.g. `export-torch`'s default) computes in f32 like every loaded network.
     Ok(crate::weights::cast(unet, DType::F32))
+}
+
+/// Load the evaluation classifier trained in PyTorch (`scripts/gpu/classifier.py`: the same
+/// parameter names, PyTorch's `[out, in]` linear weights, which the adapter transposes).
+pub fn import_torch_classifier(
+    path: &Path,
+    config: &ClassifierConfig,
+    device: &Device,
+) -> Result<Classifier, ImportError> {
+    let p = path.display().to_string();
+    if !path.is_file() {
+        return Err(ImportError::Store { path: p, msg: "no such file".into() });
+    }
+    let mut clf = config.init(device);
+    let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter).validate(true);
+    let result = clf.load_from(&mut store).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
+    if !result.errors.is_empty() {
+        return Err(ImportError::Store { path: p, msg: format!("{:?}", result.errors) });
+    }
+    if !result.missing.is_empty() {
+        return Err(ImportError::Missing { path: p, missing: result.missing.into_iter().map(|(a, _)| a).collect() });
+    }
+    Ok(crate::weights::cast(clf, DType::F32))
 }
 
 /// Write a U-Net as safetensors with the notebook's names — the inverse of

@@ -39,6 +39,12 @@ fn eval_grid_writes_every_requested_row() {
         }
     }
     assert!(md.contains("— (no class)"), "unconditional ddim has no class accuracy");
+    // The judge's accuracy on real images sits beside each row; every row fills every column.
+    let header = md.lines().find(|l| l.starts_with("| network | N |")).unwrap();
+    assert!(header.contains("class acc. (real)"), "{header}");
+    for row in md.lines().filter(|l| l.starts_with("| conditional |") || l.starts_with("| v2 |")) {
+        assert_eq!(row.matches('|').count(), header.matches('|').count(), "{row}");
+    }
     let csv = std::fs::read_to_string(out.join("eval.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 * 2 * 2, "one CSV line per method × N × steps × seed");
     assert!(csv.lines().next().unwrap().contains("acc_truck"));
@@ -66,7 +72,7 @@ fn eval_grid_writes_every_requested_row() {
     assert!(md.contains("IS v3 (gen)") && md.contains("inception.pth"), "{md}");
     assert!(md.contains("| v2-layer-residual | 10 | 2 |"), "the residual layer's row: {md}");
     let row = md.lines().find(|l| l.starts_with("| v2 | 10 | 2 |")).expect("v2 row");
-    assert_eq!(row.matches('|').count(), 13, "two Inception-v3 cells: {row}");
+    assert_eq!(row.matches('|').count(), 14, "two Inception-v3 cells: {row}");
     let csv = std::fs::read_to_string(out3.join("eval.csv")).unwrap();
     for line in csv.lines().skip(1) {
         let is3: f64 = line.split(',').nth(9).unwrap().parse().unwrap();

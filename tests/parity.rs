@@ -116,3 +116,26 @@ fn export_then_import_round_trips() {
         std::fs::remove_file(out).ok();
     }
 }
+
+/// The GPU-trained evaluation classifier (`scripts/gpu/classifier.py`, PyTorch layout) imports
+/// exactly: a fixture written by `python3 scripts/gpu/classifier.py --fixtures`. A U-Net file
+/// offered as a classifier is refused with the parameters it lacks.
+#[test]
+fn gpu_classifier_export_imports_exactly() {
+    use vdiff::eval::classifier::ClassifierConfig;
+    use vdiff::import::{import_torch_classifier, ImportError};
+    let device = Device::flex();
+    let path = PathBuf::from("tests/fixtures/torch-classifier-w8.safetensors");
+    let cfg = ClassifierConfig::new().with_width(8).with_features(16);
+    let clf = import_torch_classifier(&path, &cfg, &device).unwrap();
+    let io = read_safetensors(&path, "io.").unwrap();
+    let x = Tensor::<4>::from_data(TensorData::new(io["io.x"].f32s(), [4, 3, 32, 32]), &device);
+    let logits = clf.forward(x).into_data().try_to_vec::<f32>().unwrap();
+    let d = max_diff(&logits, &io["io.logits"].f32s());
+    assert!(d < 1e-4, "max |logits − logits_torch| = {d}");
+
+    let unet_file = PathBuf::from("tests/fixtures/torch-c8-l3-conditional.safetensors");
+    let err = import_torch_classifier(&unet_file, &cfg, &device).unwrap_err();
+    assert!(matches!(err, ImportError::Missing { .. } | ImportError::Store { .. }), "{err}");
+    assert!(err.to_string().contains("torch-c8-l3-conditional"), "{err}");
+}

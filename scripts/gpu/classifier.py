@@ -70,7 +70,25 @@ def accuracy(model, x, y):
     return right / len(x)
 
 
+def write_fixture(path):
+    """A small random classifier (width 8, 16 features) with fixed inputs `io.x` and its logits
+    `io.logits`: `tests/parity.rs` imports it and must give the same logits."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = Classifier(width=8, features=16).eval()
+    x = torch.randn(4, 3, 32, 32).clamp(-1, 1)
+    with torch.no_grad():
+        logits = model(x)
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file({**tensors, "io.x": x, "io.logits": logits}, path)
+    print(f"wrote {path}")
+
+
 def main():
+    if sys.argv[1:2] == ["--fixtures"]:
+        return write_fixture(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "../../tests/fixtures/torch-classifier-w8.safetensors"))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="packed CIFAR-10 (pack.py) or the official .bin directory")
     p.add_argument("--out", required=True)

@@ -197,8 +197,9 @@ fn argmax(p: &[f64]) -> usize {
     p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map_or(0, |m| m.0)
 }
 
-/// Scores of real test images per N: IS, Fréchet distance, IS v3 (mean, std).
-type RealScores = ((f64, f64), (f64, f64), (f64, f64));
+/// Scores of real test images per N: IS, Fréchet distance, IS v3, class accuracy (mean, std).
+/// Their class accuracy is the judge's own: the most a generator can be credited with.
+type RealScores = ((f64, f64), (f64, f64), (f64, f64), (f64, f64));
 
 /// The tables: CSV (one line per run), Markdown (one row per cell, mean ± std over seeds) and
 /// a per-class accuracy table.
@@ -227,9 +228,9 @@ impl Report {
              (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}.\n\n",
             a.seeds, a.eta
         );
-        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
+        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | class acc. (real) | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
         md += if v3 { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
-        md += "|---|---|---|---|---|---|---|---|---|---|";
+        md += "|---|---|---|---|---|---|---|---|---|---|---|";
         md += if v3 { "---|---|\n" } else { "\n" };
         let mut per_class = String::from("\nClass accuracy per class (mean over seeds):\n\n| network, N, steps |");
         for c in CLASS_NAMES {
@@ -266,16 +267,17 @@ impl Report {
 
     fn cell(&mut self, method: &str, cfg: &SampleConfig, runs: &[RunScore], real: &RealScores) {
         let stat = |f: &dyn Fn(&RunScore) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
-        let ((rim, ris), (rfm, rfs), (r3m, r3s)) = *real;
+        let ((rim, ris), (rfm, rfs), (r3m, r3s), (ram, _)) = *real;
         let (im, isd) = stat(&|r| r.is);
         let (fm, fsd) = stat(&|r| r.frechet);
         let acc = match runs[0].acc {
             Some(_) => format!("{:.1}%", 100.0 * stat(&|r| r.acc.unwrap_or(0.0)).0),
             None => "— (no class)".into(),
         };
+        let real_acc = format!("{:.1}%", 100.0 * ram);
         let (n, steps) = (cfg.n, cfg.steps);
         self.md += &format!(
-            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {} |",
+            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {real_acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {} |",
             stat(&|r| r.wall_s).0,
             runs[0].unet_rows
         );
@@ -320,17 +322,20 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     // Real-image reference per N: disjoint slices after the reference set.
     let mut real = std::collections::BTreeMap::new();
     for &n in &a.n {
-        let (mut is, mut fd, mut is3) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut is, mut fd, mut is3, mut acc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for s in 0..a.seeds as usize {
             let start = a.reference + (s * n) % (test.len() - a.reference - n + 1);
             let idx: Vec<usize> = (start..start + n).collect();
-            let images = test.batch(&idx, None, &device).0;
+            let (images, labels) = test.batch(&idx, None, &device);
             is3.extend(judge.is_v3(&images));
             let sc = score(&judge.clf, images);
+            let labels = labels.into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
+            let right = sc.probs.iter().zip(&labels).filter(|(p, &y)| argmax(p) as i64 == y).count();
+            acc.push(right as f64 / n as f64);
             is.push(inception_score(&sc.probs));
             fd.push(frechet_distance(&sc.feats, &judge.reference));
         }
-        real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3)));
+        real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3), mean_std(&acc)));
     }
     for method in &a.methods {
         let spec = parse_method(method, a.steering.layer)?;

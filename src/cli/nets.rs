@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
-use vdiff::import::{export_torch_unet, import_torch_unet};
+use vdiff::eval::classifier::ClassifierConfig;
+use vdiff::import::{export_torch_unet, import_torch_classifier, import_torch_unet};
 use vdiff::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
 use vdiff::sampler::{LayerKind, ModelKind, Nets, SampleConfig, Steer, Steering};
 use vdiff::weights::{Arch, Manifest};
@@ -98,7 +99,11 @@ pub struct ImportArgs {
     /// The network has the class input (class_embed.weight).
     #[arg(long)]
     pub conditional: bool,
-    /// Weights directory to add it to (entry "conditional" or "unconditional").
+    /// The file is the evaluation classifier (`scripts/gpu/classifier.py`), not a U-Net; it
+    /// replaces entry "classifier" (--width/--levels do not apply).
+    #[arg(long, conflicts_with = "conditional")]
+    pub classifier: bool,
+    /// Weights directory to add it to (entry "conditional", "unconditional" or "classifier").
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
     /// Store f32 instead of f16.
@@ -108,9 +113,18 @@ pub struct ImportArgs {
 
 pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     let device = Device::flex();
+    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
+    if a.classifier {
+        let config = ClassifierConfig::new();
+        let clf = import_torch_classifier(&a.file, &config, &device)?;
+        let file = "classifier.bpk";
+        let sha = manifest.save(&a.out, "classifier", file, Arch::Classifier { config }, clf, !a.full_precision)?;
+        manifest.write(&a.out)?;
+        println!("{}/{file}  sha256 {sha}", a.out.display());
+        return Ok(());
+    }
     let config = UNetConfig::new().with_width(a.width).with_levels(a.levels).with_conditional(a.conditional);
     let unet = import_torch_unet(&a.file, &config, &device)?;
-    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
     let name = ModelKind::of(a.conditional).name();
     let file = format!("unet-{name}.bpk");
     let sha = manifest.save(&a.out, name, &file, Arch::Unet { config }, unet, !a.full_precision)?;
