@@ -1,5 +1,7 @@
 //! PNG output: single images and a grid labelled by class (used by the CLI and by the page's
-//! "download grid").
+//! "download grid"), each remembering how it was made ([`Provenance`]).
+
+use std::collections::BTreeMap;
 
 /// 3×5 capitals, one row of 3 bits per line (MSB left), for the grid labels.
 const FONT: [[u8; 5]; 26] = [
@@ -74,17 +76,83 @@ impl Rgb {
         }
     }
 
-    pub fn png(&self) -> Vec<u8> {
-        encode_png(&self.pixels, self.width, self.height)
+    pub fn png(&self, provenance: Option<&Provenance>) -> Vec<u8> {
+        encode_png(&self.pixels, self.width, self.height, provenance)
     }
 }
 
-pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
+/// What a PNG written by vdiff remembers, in `tEXt` chunks: the share-link fragment of the run
+/// that made it, which image of that run it is (none for a grid) and the SHA-256 of each
+/// weights file the run used. `vdiff sample --from-png` and the page (drop a PNG on it) read it
+/// back and run the same settings again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Provenance {
+    pub fragment: String,
+    pub image: Option<usize>,
+    /// Manifest entry → SHA-256.
+    pub weights: BTreeMap<String, String>,
+}
+
+const KEY_SETTINGS: &str = "vdiff settings";
+const KEY_IMAGE: &str = "vdiff image";
+const KEY_WEIGHTS: &str = "vdiff weights";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvenanceError {
+    #[error("not a readable PNG")]
+    Png(#[source] png::DecodingError),
+    #[error("this PNG carries no vdiff settings (it was not written by vdiff, or an editor dropped its text chunks)")]
+    Missing,
+    #[error("this PNG's {key:?} text is malformed: {text:?}")]
+    Malformed { key: &'static str, text: String },
+}
+
+impl Provenance {
+    /// `(keyword, text)` pairs; weights as `entry=sha256` separated by commas.
+    fn chunks(&self) -> Vec<(&'static str, String)> {
+        let weights = self.weights.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let mut out = vec![(KEY_SETTINGS, self.fragment.clone()), (KEY_WEIGHTS, weights)];
+        out.extend(self.image.map(|i| (KEY_IMAGE, i.to_string())));
+        out
+    }
+
+    /// Read the provenance of a PNG written by [`encode_png`].
+    pub fn read(png_bytes: &[u8]) -> Result<Provenance, ProvenanceError> {
+        let reader = png::Decoder::new(png_bytes).read_info().map_err(ProvenanceError::Png)?;
+        let text: BTreeMap<&str, &str> = reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .map(|c| (c.keyword.as_str(), c.text.as_str()))
+            .collect();
+        let fragment = text.get(KEY_SETTINGS).ok_or(ProvenanceError::Missing)?.to_string();
+        let malformed = |key, text: &str| ProvenanceError::Malformed { key, text: text.into() };
+        let image = match text.get(KEY_IMAGE) {
+            Some(t) => Some(t.parse().map_err(|_| malformed(KEY_IMAGE, t))?),
+            None => None,
+        };
+        let mut weights = BTreeMap::new();
+        if let Some(t) = text.get(KEY_WEIGHTS).filter(|t| !t.is_empty()) {
+            for pair in t.split(',') {
+                let (k, v) = pair.split_once('=').ok_or_else(|| malformed(KEY_WEIGHTS, t))?;
+                weights.insert(k.to_string(), v.to_string());
+            }
+        }
+        Ok(Provenance { fragment, image, weights })
+    }
+}
+
+/// RGB bytes as a PNG, with the run's provenance when given.
+pub fn encode_png(rgb: &[u8], width: usize, height: usize, provenance: Option<&Provenance>) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
+        for (key, text) in provenance.map(Provenance::chunks).unwrap_or_default() {
+            // Share fragments and hex digests are ASCII: tEXt's Latin-1 holds them.
+            enc.add_text_chunk(key.into(), text).expect("tEXt keyword and ASCII text");
+        }
         let mut w = enc.write_header().expect("png header");
         w.write_image_data(rgb).expect("png data");
     }
@@ -136,4 +204,24 @@ pub fn to_rgb8(data: &[f32], n: usize) -> Vec<Vec<u8>> {
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provenance_round_trips_through_png_text_chunks() {
+        let prov = Provenance {
+            fragment: "model=unconditional&sampler=v2&n=20&steps=5".into(),
+            image: Some(7),
+            weights: [("unconditional".to_string(), "ab12".to_string()), ("layer-guide".into(), "cd34".into())].into(),
+        };
+        let png = encode_png(&[10; 2 * 2 * 3], 2, 2, Some(&prov));
+        assert_eq!(Provenance::read(&png).unwrap(), prov);
+        let grid = Provenance { image: None, ..prov };
+        assert_eq!(Provenance::read(&encode_png(&[0; 3], 1, 1, Some(&grid))).unwrap(), grid);
+        assert!(matches!(Provenance::read(&encode_png(&[0; 3], 1, 1, None)), Err(ProvenanceError::Missing)));
+        assert!(matches!(Provenance::read(b"not a png"), Err(ProvenanceError::Png(_))));
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use burn::tensor::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
-use crate::image::{encode_png, labelled_grid, to_rgb8};
+use crate::image::{encode_png, labelled_grid, to_rgb8, Provenance};
 use crate::model::UNet;
 use crate::sampler::{Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
 use crate::weights::Manifest;
@@ -137,8 +137,13 @@ impl Engine {
             Some(Some(Net::Layer(l))) => Some(*l),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
+        let mut weights = std::collections::BTreeMap::new();
+        for name in &names {
+            weights.insert(name.to_string(), self.manifest.entry(name).map_err(js_err)?.sha256.clone());
+        }
         let sampling = Sampling::new(&cfg, Nets { unet, layer }, &self.device).map_err(js_err)?;
-        Ok(Run { sampling: Some(sampling), cfg, info: String::new() })
+        let provenance = Provenance { fragment: cfg.to_fragment(), image: None, weights };
+        Ok(Run { sampling: Some(sampling), cfg, provenance, info: String::new() })
     }
 
     /// Run one U-Net forward on one image and read it back: compiles the shaders while the
@@ -168,6 +173,7 @@ async fn read_rgb(images: Tensor<4>) -> Result<Vec<Vec<u8>>, JsError> {
 pub struct Run {
     sampling: Option<Sampling<'static>>,
     cfg: SampleConfig,
+    provenance: Provenance,
     info: String,
 }
 
@@ -200,7 +206,7 @@ impl Run {
         let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
         let out = s.finish();
         let rgb = read_rgb(out.images).await?;
-        Ok(Output { rgb, labels: self.cfg.image_labels(), unet_rows: out.unet_rows })
+        Ok(Output { rgb, labels: self.cfg.image_labels(), unet_rows: out.unet_rows, provenance: self.provenance.clone() })
     }
 }
 
@@ -210,6 +216,7 @@ pub struct Output {
     rgb: Vec<Vec<u8>>,
     labels: Vec<&'static str>,
     unet_rows: usize,
+    provenance: Provenance,
 }
 
 #[wasm_bindgen]
@@ -228,15 +235,28 @@ impl Output {
         self.unet_rows
     }
 
-    /// The labelled grid as PNG bytes (the same picture as the CLI's grid.png).
+    /// The labelled grid as PNG bytes (the same picture as the CLI's grid.png), remembering
+    /// the run's share link and weights.
     pub fn grid_png(&self) -> Vec<u8> {
-        labelled_grid(&self.rgb, &self.labels).png()
+        labelled_grid(&self.rgb, &self.labels).png(Some(&self.provenance))
     }
 
-    /// One image as PNG bytes.
+    /// One image as PNG bytes, remembering which image of the run it is.
     pub fn png(&self, i: usize) -> Vec<u8> {
-        encode_png(&self.rgb[i], 32, 32)
+        let prov = Provenance { image: Some(i), ..self.provenance.clone() };
+        encode_png(&self.rgb[i], 32, 32, Some(&prov))
     }
+}
+
+/// What a PNG written by vdiff remembers, as JSON `{"config", "image", "weights"}`: the
+/// config to run again (the same JSON the page's form produces), which image of the run it is
+/// (null for a grid) and entry → SHA-256 of the weights it was made with.
+#[wasm_bindgen]
+pub fn png_settings(png: &[u8]) -> Result<String, JsError> {
+    let prov = Provenance::read(png).map_err(js_err)?;
+    let cfg = SampleConfig::from_fragment(&prov.fragment).map_err(js_err)?;
+    cfg.validate().map_err(js_err)?;
+    Ok(serde_json::json!({"config": cfg, "image": prov.image, "weights": prov.weights}).to_string())
 }
 
 /// The share-link fragment of a config (JSON) — same format as the CLI's `--link`.

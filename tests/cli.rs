@@ -148,3 +148,36 @@ fn corrupt_weights_are_errors_not_panics() {
     }
     std::fs::remove_dir_all(w).ok();
 }
+
+/// A PNG remembers its run: `--from-png` on one image (or the grid) runs the same settings and
+/// writes the same files; a PNG without vdiff's text, or no PNG at all, is a clear error.
+#[test]
+fn pngs_remember_their_settings() {
+    let a = tmp("png-a");
+    let o = sample(&a, &["--sampler", "v1", "--n", "10", "--steps", "3", "--seed", "9", "--strength", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let prov = vdiff::image::Provenance::read(&std::fs::read(a.join("dog_0005.png")).unwrap()).unwrap();
+    assert_eq!(prov.image, Some(5));
+    assert!(prov.fragment.contains("sampler=v1") && prov.fragment.contains("strength=2"), "{}", prov.fragment);
+    assert_eq!(prov.weights.get("unconditional").map(String::as_str), Some("random-init"));
+
+    let b = tmp("png-b");
+    let o = sample(&b, &["--from-png", a.join("dog_0005.png").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("dog_0005.png"), "names the PNG's image");
+    for f in ["dog_0005.png", "truck_0009.png", "grid.png"] {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+
+    let plain = a.join("plain.png");
+    std::fs::write(&plain, vdiff::image::encode_png(&[0, 0, 0], 1, 1, None)).unwrap();
+    let o = sample(&b, &["--from-png", plain.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("carries no vdiff settings"), "{}", stderr(&o));
+    let o = sample(&b, &["--from-png", a.join("manifest.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a readable PNG"), "{}", stderr(&o));
+    for d in [a, b] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}

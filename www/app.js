@@ -170,6 +170,26 @@ async function compare() {
   });
 }
 
+// A PNG the page or the CLI wrote remembers its settings and weights (tEXt chunks): restore
+// them and run again.
+async function openPng(file) {
+  if (!file || busy) return;
+  if (!document.body.dataset.ready) { showError("The page is still loading; try again in a moment."); return; }
+  let s;
+  try { s = JSON.parse(wasm.png_settings(new Uint8Array(await file.arrayBuffer()))); } catch (e) {
+    showError(`${file.name}: ${e.message || e}`); return;
+  }
+  writeForm(s.config);
+  const c = readForm();
+  const other = entries(c).filter((n) => s.weights[n] && manifest.entries[n] && s.weights[n] !== manifest.entries[n].sha256);
+  await generate(new Event("submit"));
+  if (other.length) showError(`${file.name} was made with other ${other.join(", ")} weights; the images differ.`);
+  if (s.image !== null && s.image !== undefined) {
+    const cv = document.querySelectorAll("#grid canvas.sample")[s.image];
+    if (cv) { cv.classList.add("from-png"); cv.scrollIntoView({ block: "nearest" }); }
+  }
+}
+
 async function main() {
   wasm = window.wasmBindings;
   $("classes").innerHTML = CLASSES.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
@@ -178,6 +198,9 @@ async function main() {
   $("compare").onclick = compare;
   $("cancel").onclick = () => { worker.postMessage({ type: "cancel" }); $("progress-text").textContent = "cancelling…"; };
   $("backend").onchange = () => chooseBackend().catch((e) => showError(e.message));
+  $("open-png").onchange = (ev) => openPng(ev.target.files[0]);
+  addEventListener("dragover", (ev) => ev.preventDefault());
+  addEventListener("drop", (ev) => { ev.preventDefault(); openPng(ev.dataTransfer.files[0]); });
   try {
     const r = await fetch("weights/manifest.json");
     if (!r.ok) throw new Error(`HTTP ${r.status}`);

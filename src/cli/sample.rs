@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
-use vdiff::image::{encode_png, labelled_grid, to_rgb8};
+use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
 use vdiff::sampler::{parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
@@ -54,8 +54,12 @@ pub struct SampleArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Take every sampling setting from a page share link (its `#…` fragment or the whole URL).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_png")]
     pub link: Option<String>,
+    /// Take every sampling setting from a PNG that vdiff (CLI or page) wrote: it carries its
+    /// share link and the SHA-256 of its weights.
+    #[arg(long, value_name = "FILE")]
+    pub from_png: Option<PathBuf>,
 }
 
 /// How v1/v2 steer: one set of flags for `sample`, `eval` and `bench`.
@@ -81,7 +85,20 @@ impl SteerArgs {
 }
 
 impl SampleArgs {
-    pub fn config(&self) -> anyhow::Result<SampleConfig> {
+    /// The settings, and the provenance of `--from-png` when given.
+    pub fn config(&self) -> anyhow::Result<(SampleConfig, Option<Provenance>)> {
+        if let Some(path) = &self.from_png {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let prov = Provenance::read(&bytes).with_context(|| path.display().to_string())?;
+            let cfg = SampleConfig::from_fragment(&prov.fragment)
+                .with_context(|| format!("{}: its settings {:?}", path.display(), prov.fragment))?;
+            cfg.validate()?;
+            return Ok((cfg, Some(prov)));
+        }
+        Ok((self.settings()?, None))
+    }
+
+    fn settings(&self) -> anyhow::Result<SampleConfig> {
         if let Some(link) = &self.link {
             let fragment = link.rsplit_once('#').map_or(link.as_str(), |(_, f)| f);
             let cfg = SampleConfig::from_fragment(fragment)?;
@@ -109,9 +126,21 @@ impl SampleArgs {
 }
 
 pub fn run(a: SampleArgs) -> anyhow::Result<()> {
-    let cfg = a.config()?;
+    let (cfg, from_png) = a.config()?;
     let (device, backend) = super::open_device(a.device)?;
     let loaded = nets::load(&a.nets, &cfg, &device)?;
+    if let Some(prov) = &from_png {
+        // Other weights give other images: say so, and still run the settings.
+        for (entry, sha) in &prov.weights {
+            match loaded.sha256.get(entry) {
+                Some(have) if have == sha => {}
+                have => eprintln!(
+                    "warning: the PNG was made with {entry} {sha:.12}…, these weights have {}: the images will differ",
+                    have.map_or("none".to_string(), |h| format!("{h:.12}…"))
+                ),
+            }
+        }
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
 
     let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps as u64) };
@@ -127,10 +156,12 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
 
     let labels = cfg.image_labels();
     let rgb = to_rgb8(&data, cfg.n);
+    let grid_prov = Provenance { fragment: cfg.to_fragment(), image: None, weights: loaded.sha256.clone() };
     for (i, img) in rgb.iter().enumerate() {
-        write_atomic(&a.out.join(format!("{}_{i:04}.png", labels[i])), &encode_png(img, 32, 32))?;
+        let prov = Provenance { image: Some(i), ..grid_prov.clone() };
+        write_atomic(&a.out.join(format!("{}_{i:04}.png", labels[i])), &encode_png(img, 32, 32, Some(&prov)))?;
     }
-    write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png())?;
+    write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png(Some(&grid_prov)))?;
     let manifest = json!({
         "model": cfg.unet().name(),
         "sampler": cfg.sampler,
@@ -152,5 +183,8 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     });
     write_atomic(&a.out.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());
+    if let Some(i) = from_png.and_then(|p| p.image).filter(|&i| i < cfg.n) {
+        println!("the PNG's image is {}/{}_{i:04}.png", a.out.display(), labels[i]);
+    }
     Ok(())
 }

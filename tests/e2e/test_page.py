@@ -3,8 +3,10 @@
 
 Serves dist/ on 127.0.0.1, loads the page, generates (small N and steps), checks that N images
 with non-constant pixels and the time/rows figures appear, saves a screenshot, reloads the share
-link and checks the settings come back, and checks that N = 7 with v2 shows the error.
+link and checks the settings come back, opens the downloaded grid PNG (which remembers its
+settings) and checks the images come back, and checks that N = 7 with v2 shows the error.
 """
+import base64
 import functools
 import http.server
 import os
@@ -125,6 +127,24 @@ def main():
         wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the share link did not reproduce the images"
+
+        # The downloaded grid PNG remembers its run: after another run, opening it restores the
+        # settings and the images.
+        b64 = d.execute_async_script("""const done = arguments[0];
+            fetch(document.getElementById('download').href).then((r) => r.arrayBuffer()).then((b) => {
+              let s = ''; new Uint8Array(b).forEach((x) => { s += String.fromCharCode(x); }); done(btoa(s)); });""")
+        png_path = os.path.join(SHOTS, "vdiff-grid.png")
+        with open(png_path, "wb") as f:
+            f.write(base64.b64decode(b64))
+        generate(d, "conditional/ddim", n=10, steps=2, seed=99)
+        first_now = lambda: d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+        assert first_now() != first
+        d.find_element(By.ID, "open-png").send_keys(png_path)
+        wait(lambda: first_now() == first or error_text(d), "the PNG's run to reproduce its images")
+        assert not error_text(d), error_text(d)
+        assert d.find_element(By.ID, "method").get_attribute("value") == "unconditional/v2"
+        assert d.find_element(By.ID, "seed").get_attribute("value") == "3"
+        print("e2e: the grid PNG restored its settings and images")
 
         # A long CPU run (the engine is in a Web Worker): the page keeps answering, no main-thread
         # task runs long, Cancel stops the run within a step, and the next run works.
