@@ -206,9 +206,27 @@ pub fn to_rgb8(data: &[f32], n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The inverse of [`to_rgb8`]: interleaved RGB bytes of 32×32 images → planar `[N, 3, 32, 32]`
+/// values in `[−1, 1]` (what the classifier judges in the page).
+pub fn from_rgb8(rgb: &[u8]) -> Vec<f32> {
+    const P: usize = 32 * 32;
+    rgb.chunks_exact(3 * P)
+        .flat_map(|img| (0..3).flat_map(move |c| (0..P).map(move |p| img[3 * p + c] as f32 / 127.5 - 1.0)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_rgb8_inverts_to_rgb8() {
+        let data: Vec<f32> = (0..2 * 3072).map(|i| ((i * 37 % 255) as f32) / 127.5 - 1.0).collect();
+        let rgb = to_rgb8(&data, 2);
+        let back = from_rgb8(&rgb.concat());
+        assert_eq!(back.len(), data.len());
+        assert!(back.iter().zip(&data).all(|(a, b)| (a - b).abs() < 1e-5));
+    }
 
     #[test]
     fn provenance_round_trips_through_png_text_chunks() {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use burn::tensor::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
-use crate::image::{encode_png, labelled_grid, to_rgb8, Provenance};
+use crate::eval::classifier::Classifier;
+use crate::image::{encode_png, from_rgb8, labelled_grid, to_rgb8, Provenance};
 use crate::model::UNet;
 use crate::sampler::{Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
 use crate::weights::Manifest;
@@ -53,7 +54,11 @@ pub async fn init_webgpu() -> String {
 enum Net {
     UNet(&'static UNet),
     Layer(&'static Steering),
+    Classifier(&'static Classifier),
 }
+
+/// The manifest entry of the classifier behind the page's steering-success meter.
+const CLASSIFIER: &str = "classifier";
 
 /// Networks on one backend, loaded from the weights manifest.
 #[wasm_bindgen]
@@ -101,9 +106,17 @@ impl Engine {
     /// JSON list of the manifest entries `config_json` needs that are not loaded yet, each
     /// `{"name", "file", "bytes", "sha256"}`.
     pub fn missing(&self, config_json: &str) -> Result<String, JsError> {
-        let cfg = parse_config(config_json)?;
+        self.missing_of(&needed(&parse_config(config_json)?))
+    }
+
+    /// The same for the classifier of the meter (loaded after the first grid).
+    pub fn missing_classifier(&self) -> Result<String, JsError> {
+        self.missing_of(&[CLASSIFIER])
+    }
+
+    fn missing_of(&self, names: &[&str]) -> Result<String, JsError> {
         let mut out = Vec::new();
-        for name in needed(&cfg) {
+        for &name in names {
             if !self.nets.contains_key(name) {
                 let e = self.manifest.entry(name).map_err(js_err)?;
                 out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
@@ -115,7 +128,10 @@ impl Engine {
     /// Check `bytes` against the manifest (SHA-256, architecture) and keep the network.
     pub fn load(&mut self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
         // Networks live as long as the page; leaking gives the sampler its `'static` borrow.
-        let net = if name.starts_with("layer") {
+        let net = if name == CLASSIFIER {
+            let clf = self.manifest.load_classifier(name, bytes, &self.device).map_err(js_err)?;
+            Net::Classifier(Box::leak(Box::new(clf)))
+        } else if name.starts_with("layer") {
             Net::Layer(Box::leak(Box::new(self.manifest.load_layer(name, bytes, &self.device).map_err(js_err)?)))
         } else {
             Net::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
@@ -144,6 +160,33 @@ impl Engine {
         let sampling = Sampling::new(&cfg, Nets { unet, layer }, &self.device).map_err(js_err)?;
         let provenance = Provenance { fragment: cfg.to_fragment(), image: None, weights };
         Ok(Run { sampling: Some(sampling), cfg, provenance, info: String::new() })
+    }
+
+    /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of JSON
+    /// `[{"class": k, "p": probability}, …]`, one per image, its most likely class.
+    pub fn classify(&self, rgb: Vec<u8>) -> Result<js_sys::Promise, JsError> {
+        let Some(Net::Classifier(clf)) = self.nets.get(CLASSIFIER) else {
+            return Err(js_err("the classifier is not loaded"));
+        };
+        let (clf, device): (&'static Classifier, Device) = (clf, self.device.clone());
+        let n = rgb.len() / 3072;
+        let x = from_rgb8(&rgb);
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let mut out = Vec::with_capacity(n);
+            // Chunks bound the memory a large N needs at once.
+            for (k, chunk) in x.chunks(100 * 3072).enumerate() {
+                let rows = chunk.len() / 3072;
+                let t = Tensor::<4>::from_data(burn::tensor::TensorData::new(chunk.to_vec(), [rows, 3, 32, 32]), &device);
+                let probs = burn::tensor::activation::softmax(clf.forward(t), 1);
+                let data = probs.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
+                let p = data.try_to_vec::<f32>().map_err(|e| JsValue::from_str(&format!("{e:?}")))?;
+                for (i, row) in p.chunks_exact(CLASS_NAMES.len()).enumerate() {
+                    let (class, prob) = row.iter().enumerate().fold((0, f32::MIN), |m, (c, &v)| if v > m.1 { (c, v) } else { m });
+                    out.push(serde_json::json!({"class": class, "p": prob, "image": k * 100 + i}));
+                }
+            }
+            Ok(JsValue::from_str(&serde_json::Value::Array(out).to_string()))
+        }))
     }
 
     /// Run one U-Net forward on one image and read it back: compiles the shaders while the

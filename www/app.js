@@ -149,7 +149,34 @@ async function generate(ev) {
     const r = await runOnce(c);
     if (!r) { $("progress-text").textContent = "cancelled"; return; }
     showResult(c, r);
+    showMeter(c, r).catch((e) => showError(`classifier: ${e.message || e}`));
   });
+}
+
+// The steering-success meter: each image's border says whether the classifier sees the class
+// it was asked for (its guess and confidence in the tooltip), each row its share on target,
+// the stats line the overall class accuracy. Runs after the grid is on screen.
+async function showMeter(c, r) {
+  const grid = $("grid"), runId = grid.dataset.run = String(Math.random());
+  const { verdict } = await call({ type: "classify", rgb: r.rgb }, showDownload);
+  if (grid.dataset.run !== runId) return; // a newer grid replaced this one
+  const canvases = [...grid.querySelectorAll("canvas.sample")];
+  const target = c.model !== "unconditional" || c.sampler !== "ddim";
+  let hits = 0;
+  verdict.forEach((v, i) => {
+    const cv = canvases[i], want = r.labels[i], got = CLASSES[v.class];
+    cv.dataset.predicted = got;
+    cv.title = `${target ? `asked: ${want} · ` : ""}classifier: ${got} ${(100 * v.p).toFixed(0)} %`;
+    if (!target) return;
+    cv.classList.add(got === want ? "on-target" : "off-target");
+    if (got === want) hits++;
+  });
+  if (!target) { $("stats").insertAdjacentHTML("beforeend", " · classifier judged each image (hover)"); return; }
+  grid.querySelectorAll(".class-row").forEach((row) => {
+    const cvs = [...row.querySelectorAll("canvas.sample")], on = cvs.filter((x) => x.classList.contains("on-target")).length;
+    row.insertAdjacentHTML("beforeend", `<span class="row-meter">${on}/${cvs.length}</span>`);
+  });
+  $("stats").insertAdjacentHTML("beforeend", ` · <span id="stat-accuracy">${(100 * hits / verdict.length).toFixed(0)} %</span> in the requested class (the crate's classifier)`);
 }
 
 async function compare() {

@@ -4,6 +4,7 @@
 //
 // Messages in:  {id, type: "init", glue, manifest} · {id, type: "backend", want}
 //               {id, type: "ensure", config} · {id, type: "run", config} · {type: "cancel"}
+//               {id, type: "classify", rgb} (the meter: the classifier loads on first use)
 // Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
 //               or {id, type: "error", message}.
 let wasm, manifest, engine = null, engineKey = "", cancelled = false;
@@ -13,6 +14,13 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 const handlers = {
+  // The steering-success meter: the crate's CIFAR-10 classifier judges a run's images. Its
+  // weights load on first use, after the first grid, so they never delay it.
+  async classify({ id, rgb }) {
+    await loadMissing(id, JSON.parse(engine.missing_classifier()));
+    return { verdict: JSON.parse(await engine.classify(rgb)) };
+  },
+
   async init({ glue, manifest: m }) {
     wasm = await import(glue);
     await wasm.default({ module_or_path: glue.replace(/\.js$/, "_bg.wasm") });
@@ -89,7 +97,10 @@ async function fetchWeights(entry, onProgress) {
 }
 
 async function ensureWeights(id, config) {
-  const missing = JSON.parse(engine.missing(JSON.stringify(config)));
+  await loadMissing(id, JSON.parse(engine.missing(JSON.stringify(config))));
+}
+
+async function loadMissing(id, missing) {
   for (const [k, e] of missing.entries()) {
     const [bytes, cache, key] = await fetchWeights(e, (got, total) => post({ id, type: "progress",
       download: { name: e.name, fraction: got / total, text: `downloading ${e.name} weights: ${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB` } }));
@@ -98,7 +109,7 @@ async function ensureWeights(id, config) {
       throw new Error(`weights ${e.file}: ${err.message}`);
     }
     // Compile the shaders while the next file downloads.
-    if (k === 0 && !e.name.startsWith("layer")) engine.warm_up(e.name).catch(() => {});
+    if (k === 0 && e.name.startsWith("unet")) engine.warm_up(e.name).catch(() => {});
   }
 }
 

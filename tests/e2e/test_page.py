@@ -110,6 +110,13 @@ def main():
         assert len(labels) == 10 and labels[0] == "airplane", labels
         assert d.find_element(By.ID, "stat-rows").text == "11", d.find_element(By.ID, "stats").text
         assert d.find_element(By.ID, "stat-time").text.endswith(" s")
+        # The steering-success meter: the classifier judges every image after the grid is shown.
+        wait(lambda: d.find_elements(By.ID, "stat-accuracy") or error_text(d), "the classifier's meter")
+        assert not error_text(d), error_text(d)
+        judged = d.execute_script("return document.querySelectorAll('#grid canvas.on-target, #grid canvas.off-target').length")
+        assert judged == 10, f"{judged} of 10 images judged"
+        assert len(d.find_elements(By.CSS_SELECTOR, "#grid .row-meter")) == 10
+        print("e2e: meter:", d.find_element(By.ID, "stat-accuracy").text, "in the requested class")
         d.save_screenshot(os.path.join(SHOTS, "page.png"))
         first = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
 
@@ -136,9 +143,9 @@ def main():
         png_path = os.path.join(SHOTS, "vdiff-grid.png")
         with open(png_path, "wb") as f:
             f.write(base64.b64decode(b64))
-        generate(d, "conditional/ddim", n=10, steps=2, seed=99)
         first_now = lambda: d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
-        assert first_now() != first
+        generate(d, "conditional/ddim", n=10, steps=2, seed=99)
+        wait(lambda: first_now() != first or error_text(d), "another run's grid")
         d.find_element(By.ID, "open-png").send_keys(png_path)
         wait(lambda: first_now() == first or error_text(d), "the PNG's run to reproduce its images")
         assert not error_text(d), error_text(d)
