@@ -8,6 +8,7 @@ settings) and checks the images come back, and checks that N = 7 with v2 shows t
 """
 import base64
 import functools
+import gzip
 import http.server
 import os
 import socketserver
@@ -29,9 +30,32 @@ TIMEOUT = float(os.environ.get("VDIFF_E2E_TIMEOUT", "600"))
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
+    served = []  # (path, bytes of body sent) per request, for the first-visit figures
 
     def log_message(self, *args):
         pass
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data)
+        Quiet.served.append((self.path.split("?")[0], len(data)))
+
+
+def gzip_size(path):
+    """What the file costs over a compressing server (gzip -6, as most do)."""
+    with open(os.path.join(DIST, path.lstrip("/") or "index.html"), "rb") as f:
+        return len(gzip.compress(f.read(), 6))
+
+
+def transferred(since, what):
+    """Bytes served since request number `since`, raw and as gzip would send them; the meter's
+    classifier (requested only after the grid is drawn) is left out."""
+    got = [(p, b) for p, b in Quiet.served[since:] if not p.endswith("classifier.bpk")]
+    raw = sum(b for _, b in got)
+    gz = sum(gzip_size(p) if b else 0 for p, b in got)
+    files = sorted({p.rsplit("/", 1)[-1] or "index.html" for p, b in got if b})
+    print(f"e2e: {what}: {raw / 1e6:.2f} MB served ({gz / 1e6:.2f} MB gzip-compressed): {', '.join(files) or 'nothing'}")
+    return raw, gz, files
 
 
 def serve():
@@ -92,13 +116,18 @@ def main():
     httpd, url = serve()
     d = browser()
     try:
+        t0 = time.time()
         d.get(url)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load its weights")
         assert not error_text(d), f"page error after load: {error_text(d)}"
         print("backend:", d.find_element(By.ID, "backend-status").text)
 
-        # Generate: v2, 10 images, 2 steps.
+        # Generate: v2, 10 images, 2 steps. First visit: only what v2 with the guide needs is
+        # fetched before the first grid, and the figures are reported.
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        _, _, files = transferred(0, f"first visit, cold cache, {time.time() - t0:.1f} s to the first grid")
+        weights = [f for f in files if f.endswith(".bpk")]
+        assert weights == ["layer-guide.bpk", "unet-unconditional.bpk"], f"fetched before the first grid: {weights}"
         spreads = d.execute_script("""
             return [...document.querySelectorAll('#grid canvas.sample')].map(c => {
               const p = c.getContext('2d').getImageData(0, 0, 32, 32).data;
@@ -124,6 +153,7 @@ def main():
         link = d.find_element(By.ID, "share").get_attribute("href")
         assert "sampler=v2" in link and "n=10" in link and "weights=" in link, link
         d.get("about:blank")
+        t0, since = time.time(), len(Quiet.served)
         d.get(link)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
         assert d.find_element(By.ID, "method").get_attribute("value") == "unconditional/v2"
@@ -134,6 +164,8 @@ def main():
         wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the share link did not reproduce the images"
+        _, _, files = transferred(since, f"second visit, warm cache, {time.time() - t0:.1f} s to the first grid")
+        assert not [f for f in files if f.endswith(".bpk")], f"weights fetched again despite the Cache API: {files}"
 
         # The downloaded grid PNG remembers its run: after another run, opening it restores the
         # settings and the images.
