@@ -2,6 +2,7 @@
 # The steering evaluation behind the README's table (issue 11), from the committed weights:
 # two lanes of one thread each (this machine has two cores; two one-thread processes do more
 # than one two-thread process). Usage: scripts/eval-steering.sh [OUT] [GUIDE_STRENGTH]
+# (ETA0=1 adds the eta = 0 runs; ONLY=headline stops after the N = 500 tables.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
@@ -23,17 +24,28 @@ if [ "${SWEEP:-0}" = 1 ]; then
   exit 0
 fi
 
-# Headline: N = 500, steps 10 and 20, 3 seeds; ddim on both U-Nets beside v1/v2 with the guide.
-lane a ev --methods conditional,v1 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-a" &
-lane b ev --methods unconditional,v2 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-b" &
+# Headline: N = 500, steps 10 and 20, 3 seeds; ddim on both U-Nets beside v1/v2 with the guide,
+# one method per run (the lanes stay balanced; each run's table is its own eval.md).
+lane a ev --methods conditional --n 500 --steps 20,10 --seeds 3 --out "$OUT/n500-conditional" &
+lane b ev --methods v1 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-v1" &
 wait
+lane c ev --methods v2 --n 500 --steps 10,20 --seeds 3 "${strength[@]}" --out "$OUT/n500-v2" &
+lane d ev --methods unconditional --n 500 --steps 10,20 --seeds 3 --out "$OUT/n500-unconditional" &
+wait
+if [ "${ETA0:-0}" = 1 ]; then
+  # eta = 0 (DDIM proper; the notebook's default, and the crate's, is 1).
+  lane g ev --methods conditional,unconditional --n 500 --steps 20,10 --seeds 3 --eta 0 --out "$OUT/eta0" &
+  lane h ev --methods v1,v2 --n 500 --steps 20 --seeds 3 --eta 0 "${strength[@]}" --out "$OUT/eta0-steered" &
+  wait
+fi
+[ "${ONLY:-}" = headline ] && { cat "$OUT"/*/eval.md > "$OUT/all.md"; exit 0; }
 # 5 steps and N = 300, one seed; the paper's layer and its residual variant; the teacher
 # (the conditional U-Net steering under the same rule: the ceiling of any layer imitating it).
-lane c ev --methods conditional,unconditional,v1,v2 --n 300,500 --steps 5 --seeds 1 "${strength[@]}" --out "$OUT/steps5" &
-lane d ev --methods v1-layer,v2-layer,v1-layer-residual,v2-layer-residual --n 300 --steps 10,20 --seeds 1 --out "$OUT/paper-layers" &
+lane s ev --methods conditional,unconditional,v1,v2 --n 300,500 --steps 5 --seeds 1 "${strength[@]}" --out "$OUT/steps5" &
+lane e ev --methods v1-layer,v2-layer,v1-layer-residual,v2-layer-residual --n 500 --steps 10 --seeds 1 --out "$OUT/paper-layers" &
 wait
-lane e ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 --strength 1 --out "$OUT/teacher-1" &
-lane f ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 "${strength[@]}" --out "$OUT/teacher" &
+lane f ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 --strength 1 --out "$OUT/teacher-1" &
+lane i ev --methods v1-teacher,v2-teacher --n 500 --steps 10 --seeds 1 "${strength[@]}" --out "$OUT/teacher" &
 wait
 cat "$OUT"/*/eval.md > "$OUT/all.md"
 echo "→ $OUT/all.md"

@@ -9,6 +9,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::unet::NUM_CLASSES;
+use super::{repeat_rows, tile_classes};
 
 /// Length of the code between encoder and decoder: one 16×16 channel.
 const CODE_LEN: usize = 16 * 16;
@@ -67,14 +68,11 @@ impl ClassLayer {
     /// # Shapes
     /// `v`: `[m, 3, 32, 32]`, `classes`: `k` labels → `[m·k, 3, 32, 32]`
     pub fn fan_out(&self, v: Tensor<4>, classes: &[usize]) -> Tensor<4> {
-        let [m, c, h, w] = v.dims();
-        let k = classes.len();
-        let code = self.encode(v.clone());
-        let code = code.reshape([m, 1, CODE_LEN]).expand([m, k, CODE_LEN]).reshape([m * k, CODE_LEN]);
-        let v = v.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w]);
-        let tiled: Vec<i64> = (0..m).flat_map(|_| classes.iter().map(|&c| c as i64)).collect();
+        let (m, k) = (v.dims()[0], classes.len());
+        let code = repeat_rows(self.encode(v.clone()), k);
+        let tiled: Vec<i64> = tile_classes(classes, m).into_iter().map(|c| c as i64).collect();
         let cls = Tensor::<1, Int>::from_data(TensorData::new(tiled, [m * k]), &code.device());
-        self.decode(code, cls, v)
+        self.decode(code, cls, repeat_rows(v, k))
     }
 
     /// `[B, 3, 32, 32] → [B, 256]`

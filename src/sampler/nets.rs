@@ -4,7 +4,8 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::model::{ClassLayer, GuideNet, UNet};
+pub(crate) use crate::model::repeat_rows;
+use crate::model::{tile_classes, ClassLayer, GuideNet, UNet};
 
 pub trait Denoiser {
     /// Predicted velocity for every row at one log-SNR.
@@ -28,17 +29,10 @@ pub trait Steer {
     /// # Shapes
     /// `x`, `v`: `[m, 3, 32, 32]`, `classes`: `k` labels → `[m·k, 3, 32, 32]`
     fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        let m = v.dims()[0];
-        let tiled: Vec<usize> = (0..m).flat_map(|_| classes.iter().copied()).collect();
+        let tiled = tile_classes(classes, v.dims()[0]);
         let (x, v) = (repeat_rows(x, classes.len()), repeat_rows(v, classes.len()));
         self.steer(x, v, log_snr, &tiled)
     }
-}
-
-/// Each row `k` times in place: row `r·k + j` is row `r`.
-pub(crate) fn repeat_rows(t: Tensor<4>, k: usize) -> Tensor<4> {
-    let [m, c, h, w] = t.dims();
-    t.reshape([m, 1, c * h * w]).expand([m, k, c * h * w]).reshape([m * k, c, h, w])
 }
 
 pub(crate) fn class_tensor(classes: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
