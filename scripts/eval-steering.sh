@@ -35,7 +35,9 @@ wait
 if [ "${ETA0:-0}" = 1 ]; then
   # eta = 0 (DDIM proper; the notebook's default, and the crate's, is 1).
   lane g ev --methods conditional,unconditional --n 500 --steps 20,10 --seeds 3 --eta 0 --out "$OUT/eta0" &
-  lane h ev --methods v1,v2 --n 500 --steps 20 --seeds 3 --eta 0 "${strength[@]}" --out "$OUT/eta0-steered" &
+  wait
+  lane h1 ev --methods v1 --n 500 --steps 20 --seeds 3 --eta 0 "${strength[@]}" --out "$OUT/eta0-v1" &
+  lane h2 ev --methods v2 --n 500 --steps 20 --seeds 3 --eta 0 "${strength[@]}" --out "$OUT/eta0-v2" &
   wait
 fi
 [ "${ONLY:-}" = headline ] && { cat "$OUT"/*/eval.md > "$OUT/all.md"; exit 0; }
