@@ -158,8 +158,10 @@ async function generate(ev) {
 // the stats line the overall class accuracy. Runs after the grid is on screen.
 async function showMeter(c, r) {
   const grid = $("grid"), runId = grid.dataset.run = String(Math.random());
+  const progressText = $("progress-text").textContent;
   const { verdict } = await call({ type: "classify", rgb: r.rgb }, showDownload);
   if (grid.dataset.run !== runId) return; // a newer grid replaced this one
+  $("progress-text").textContent = progressText; // the classifier's download line is over
   const canvases = [...grid.querySelectorAll("canvas.sample")];
   const target = c.model !== "unconditional" || c.sampler !== "ddim";
   let hits = 0;
