@@ -119,12 +119,8 @@ impl Provenance {
     /// Read the provenance of a PNG written by [`encode_png`].
     pub fn read(png_bytes: &[u8]) -> Result<Provenance, ProvenanceError> {
         let reader = png::Decoder::new(png_bytes).read_info().map_err(ProvenanceError::Png)?;
-        let text: BTreeMap<&str, &str> = reader
-            .info()
-            .uncompressed_latin1_text
-            .iter()
-            .map(|c| (c.keyword.as_str(), c.text.as_str()))
-            .collect();
+        let text: BTreeMap<&str, &str> =
+            reader.info().uncompressed_latin1_text.iter().map(|c| (c.keyword.as_str(), c.text.as_str())).collect();
         let fragment = text.get(KEY_SETTINGS).ok_or(ProvenanceError::Missing)?.to_string();
         let malformed = |key, text: &str| ProvenanceError::Malformed { key, text: text.into() };
         let image = match text.get(KEY_IMAGE) {

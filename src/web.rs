@@ -176,12 +176,14 @@ impl Engine {
             // Chunks bound the memory a large N needs at once.
             for (k, chunk) in x.chunks(100 * 3072).enumerate() {
                 let rows = chunk.len() / 3072;
-                let t = Tensor::<4>::from_data(burn::tensor::TensorData::new(chunk.to_vec(), [rows, 3, 32, 32]), &device);
+                let t =
+                    Tensor::<4>::from_data(burn::tensor::TensorData::new(chunk.to_vec(), [rows, 3, 32, 32]), &device);
                 let probs = burn::tensor::activation::softmax(clf.forward(t), 1);
                 let data = probs.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
                 let p = data.try_to_vec::<f32>().map_err(|e| JsValue::from_str(&format!("{e:?}")))?;
                 for (i, row) in p.chunks_exact(CLASS_NAMES.len()).enumerate() {
-                    let (class, prob) = row.iter().enumerate().fold((0, f32::MIN), |m, (c, &v)| if v > m.1 { (c, v) } else { m });
+                    let (class, prob) =
+                        row.iter().enumerate().fold((0, f32::MIN), |m, (c, &v)| if v > m.1 { (c, v) } else { m });
                     out.push(serde_json::json!({"class": class, "p": prob, "image": k * 100 + i}));
                 }
             }
@@ -249,7 +251,12 @@ impl Run {
         let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
         let out = s.finish();
         let rgb = read_rgb(out.images).await?;
-        Ok(Output { rgb, labels: self.cfg.image_labels(), unet_rows: out.unet_rows, provenance: self.provenance.clone() })
+        Ok(Output {
+            rgb,
+            labels: self.cfg.image_labels(),
+            unet_rows: out.unet_rows,
+            provenance: self.provenance.clone(),
+        })
     }
 }
 
