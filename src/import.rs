@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use burn::module::Module;
 use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{DType, Device};
 
@@ -29,23 +30,32 @@ fn exact(path: &str) -> String {
 /// Load a notebook-trained U-Net of architecture `config` from a safetensors file.
 pub fn import_torch_unet(path: &Path, config: &UNetConfig, device: &Device) -> Result<UNet, ImportError> {
     let p = path.display().to_string();
+    let unet = config.init(device);
+    let pairs: Vec<(String, String)> = torch_names(&unet).into_iter().map(|(t, b)| (exact(&t), b)).collect();
+    let remap = KeyRemapper::from_patterns(pairs).map_err(|e| ImportError::Store { path: p, msg: e.to_string() })?;
+    load_checked(unet, path, SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(true))
+}
+
+/// Fill `module` from `store` (reading the file at `path`), insisting on every parameter; in
+/// f32 whatever the file holds (e.g. `export-torch`'s default f16), like every loaded network.
+fn load_checked<M: Module + ModuleSnapshot>(
+    mut module: M,
+    path: &Path,
+    mut store: SafetensorsStore,
+) -> Result<M, ImportError> {
+    let p = path.display().to_string();
     if !path.is_file() {
         return Err(ImportError::Store { path: p, msg: "no such file".into() });
     }
-    let mut unet = config.init(device);
-    let pairs: Vec<(String, String)> = torch_names(&unet).into_iter().map(|(t, b)| (exact(&t), b)).collect();
-    let remap =
-        KeyRemapper::from_patterns(pairs).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
-    let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(true);
-    let result = unet.load_from(&mut store).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
+    let result =
+        module.load_from(&mut store).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
     if !result.errors.is_empty() {
         return Err(ImportError::Store { path: p, msg: format!("{:?}", result.errors) });
     }
     if !result.missing.is_empty() {
         return Err(ImportError::Missing { path: p, missing: result.missing.into_iter().map(|(a, _)| a).collect() });
     }
-    // An f16 file (e.g. `export-torch`'s default) computes in f32 like every loaded network.
-    Ok(crate::weights::cast(unet, DType::F32))
+    Ok(crate::weights::cast(module, DType::F32))
 }
 
 /// Load the evaluation classifier trained in PyTorch (`scripts/gpu/classifier.py`: the same
@@ -55,20 +65,8 @@ pub fn import_torch_classifier(
     config: &ClassifierConfig,
     device: &Device,
 ) -> Result<Classifier, ImportError> {
-    let p = path.display().to_string();
-    if !path.is_file() {
-        return Err(ImportError::Store { path: p, msg: "no such file".into() });
-    }
-    let mut clf = config.init(device);
-    let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter).validate(true);
-    let result = clf.load_from(&mut store).map_err(|e| ImportError::Store { path: p.clone(), msg: e.to_string() })?;
-    if !result.errors.is_empty() {
-        return Err(ImportError::Store { path: p, msg: format!("{:?}", result.errors) });
-    }
-    if !result.missing.is_empty() {
-        return Err(ImportError::Missing { path: p, missing: result.missing.into_iter().map(|(a, _)| a).collect() });
-    }
-    Ok(crate::weights::cast(clf, DType::F32))
+    let store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter).validate(true);
+    load_checked(config.init(device), path, store)
 }
 
 /// Write a U-Net as safetensors with the notebook's names — the inverse of

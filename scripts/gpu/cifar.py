@@ -39,3 +39,14 @@ def load_split(path, train):
         m = np.asarray(Image.open(os.path.join(path, "train.jpg")).convert("RGB"))
         return from_mosaic(m), np.fromfile(os.path.join(path, "train-labels.bin"), np.uint8)
     return read_bin([os.path.join(path, f) for f in (TRAIN if train else ["test_batch.bin"])])
+
+
+def load_tensors(path, device, test_images=None):
+    """Both splits as tensors on `device` — ((x_train, y_train), (x_test, y_test)), images uint8,
+    labels int64 — the test split cut to its first `test_images` when given."""
+    import torch
+
+    (xtr, ytr), (xte, yte) = load_split(path, True), load_split(path, False)
+    xte, yte = xte[:test_images], yte[:test_images]
+    return tuple((torch.from_numpy(x).to(device), torch.from_numpy(y).long().to(device))
+                 for x, y in ((xtr, ytr), (xte, yte)))

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cifar import load_split  # noqa: E402
+from cifar import load_tensors  # noqa: E402
 
 
 class Classifier(nn.Module):
@@ -107,9 +107,7 @@ def main():
     dev = torch.device(a.device)
     torch.manual_seed(a.seed)
     torch.backends.cudnn.benchmark = True
-    (xtr, ytr), (xte, yte) = load_split(a.data, True), load_split(a.data, False)
-    xtr, ytr = torch.from_numpy(xtr).to(dev), torch.from_numpy(ytr).long().to(dev)
-    xte, yte = torch.from_numpy(xte).to(dev), torch.from_numpy(yte).long().to(dev)
+    (xtr, ytr), (xte, yte) = load_tensors(a.data, dev)
     model = Classifier(dropout=a.dropout).to(dev)
     decay = [q for n, q in model.named_parameters() if n.endswith("weight")]
     rest = [q for n, q in model.named_parameters() if not n.endswith("weight")]
@@ -157,7 +155,8 @@ def main():
         if time.time() - last >= a.checkpoint_every:
             checkpoint()
             loss_sum, loss_n, last = torch.zeros((), device=dev), 0, time.time()
-    checkpoint()
+    if loss_n:  # steps since the last checkpoint (as train.py: no row with an empty mean)
+        checkpoint()
     print(f"done: {step} steps, {step / per_epoch:.1f} epochs, {time.time() - started:.0f} s", flush=True)
 
 

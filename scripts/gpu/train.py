@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cifar import load_split  # noqa: E402
+from cifar import load_tensors  # noqa: E402
 from unet import UNet  # noqa: E402
 
 
@@ -103,9 +103,7 @@ def main():
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
-    (xtr, ytr), (xva, yva) = load_split(a.data, True), load_split(a.data, False)
-    xtr, ytr = torch.from_numpy(xtr).to(dev), torch.from_numpy(ytr).long().to(dev)
-    xva, yva = torch.from_numpy(xva[:a.val_images]).to(dev), torch.from_numpy(yva[:a.val_images]).long().to(dev)
+    (xtr, ytr), (xva, yva) = load_tensors(a.data, dev, a.val_images)
     cond = a.kind == "conditional"
     model = UNet(a.width, a.levels, cond).to(dev)
     ema = UNet(a.width, a.levels, cond).to(dev).eval()

@@ -90,9 +90,8 @@ impl SampleArgs {
         if let Some(path) = &self.from_png {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let prov = Provenance::read(&bytes).with_context(|| path.display().to_string())?;
-            let cfg = SampleConfig::from_fragment(&prov.fragment)
+            let cfg = checked_fragment(&prov.fragment)
                 .with_context(|| format!("{}: its settings {:?}", path.display(), prov.fragment))?;
-            cfg.validate()?;
             return Ok((cfg, Some(prov)));
         }
         Ok((self.settings()?, None))
@@ -100,10 +99,7 @@ impl SampleArgs {
 
     fn settings(&self) -> anyhow::Result<SampleConfig> {
         if let Some(link) = &self.link {
-            let fragment = link.rsplit_once('#').map_or(link.as_str(), |(_, f)| f);
-            let cfg = SampleConfig::from_fragment(fragment)?;
-            cfg.validate()?;
-            return Ok(cfg);
+            return checked_fragment(link.rsplit_once('#').map_or(link.as_str(), |(_, f)| f));
         }
         let classes = match &self.classes {
             Some(s) => parse_classes(s)?,
@@ -123,6 +119,13 @@ impl SampleArgs {
         cfg.validate()?;
         Ok(SampleConfig { model: cfg.unet(), ..cfg })
     }
+}
+
+/// The settings of a share-link fragment (from `--link` or a PNG's text), validated.
+fn checked_fragment(fragment: &str) -> anyhow::Result<SampleConfig> {
+    let cfg = SampleConfig::from_fragment(fragment)?;
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 pub fn run(a: SampleArgs) -> anyhow::Result<()> {
