@@ -19,9 +19,10 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::AvgPool2dConfig;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::unet::NUM_CLASSES;
@@ -54,9 +55,10 @@ impl Film {
     fn forward(&self, x: Tensor<4>, e: Tensor<2>) -> Tensor<4> {
         let [b, c, _, _] = x.dims();
         let gb = self.proj.forward(e).reshape([b, 2 * c, 1, 1]);
-        let gamma = gb.clone().narrow(1, 0, c);
+        // (1 + γ) on the small tensor: two passes over `x` instead of three.
+        let scale = gb.clone().narrow(1, 0, c) + 1.0;
         let beta = gb.narrow(1, c, c);
-        x.clone() + x * gamma + beta
+        x * scale + beta
     }
 }
 
@@ -140,14 +142,34 @@ impl GuideNet {
         let cls = self.class_embed.forward(classes.reshape([b, 1])).reshape([b, self.class_embed.weight.dims()[1]]);
         let e = relu(self.time_embed.forward(tf) + cls);
 
-        let pool = AvgPool2dConfig::new([2, 2]).init();
-        let folded = pixel_unshuffle(Tensor::cat(vec![pred, x], 1));
-        let h16 = relu(self.film16.forward(self.conv_in.forward(folded), e.clone()));
-        let h8 = relu(self.film8.forward(self.down8.forward(pool.forward(h16.clone())), e));
+        let h16 = relu(self.film16.forward(self.conv_in_folding(Tensor::cat(vec![pred, x], 1)), e.clone()));
+        let h8 = relu(self.film8.forward(self.down8.forward(mean_pool2(h16.clone())), e));
         let h8 = relu(self.mid8.forward(h8));
         let u16 = relu(self.up16.forward(pixel_shuffle(self.proj8.forward(h8))) + h16);
         pixel_shuffle(self.conv_out.forward(u16))
     }
+}
+
+impl GuideNet {
+    /// `conv_in(pixel_unshuffle(x))` without the unshuffle's copy: a 3×3 convolution (padding
+    /// 1) of the folded 16×16 input is a 6×6 convolution of stride 2 (padding 2) of `x` itself,
+    /// whose tap `(2i + a, 2j + b)` on channel `c` is `conv_in`'s tap `(i, j)` on folded
+    /// channel `4c + 2a + b`.
+    ///
+    /// # Shapes
+    /// `x`: `[B, C, 32, 32]` → `[B, width, 16, 16]`
+    pub fn conv_in_folding(&self, x: Tensor<4>) -> Tensor<4> {
+        let [o, c4, _, _] = self.conv_in.weight.dims();
+        let w = self.conv_in.weight.val().reshape([o, c4 / 4, 2, 2, 3, 3]).permute([0, 1, 4, 2, 5, 3]);
+        let bias = self.conv_in.bias.as_ref().map(|b| b.val());
+        conv2d(x, w.reshape([o, c4 / 4, 6, 6]), bias, ConvOptions::new([2, 2], [2, 2], [1, 1], 1))
+    }
+}
+
+/// 2×2 average pooling as two means over reshaped axes (cheaper on Flex than its pooling op).
+fn mean_pool2(x: Tensor<4>) -> Tensor<4> {
+    let [b, c, h, w] = x.dims();
+    x.reshape([b, c, h / 2, 2, w / 2, 2]).mean_dim(5).mean_dim(3).reshape([b, c, h / 2, w / 2])
 }
 
 #[cfg(test)]
@@ -171,6 +193,27 @@ mod tests {
         }
         let back: Vec<f32> = pixel_shuffle(folded).into_data().try_to_vec().unwrap();
         assert_eq!(back, vals);
+    }
+
+    #[test]
+    fn conv_in_folding_equals_conv_in_on_the_unshuffled_input() {
+        let device = Device::flex();
+        device.seed(3);
+        let guide = GuideNetConfig::new().init(&device);
+        let x = Tensor::<4>::random([2, 6, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let want: Vec<f32> = guide.conv_in.forward(pixel_unshuffle(x.clone())).into_data().try_to_vec().unwrap();
+        let got: Vec<f32> = guide.conv_in_folding(x).into_data().try_to_vec().unwrap();
+        assert_eq!(got.len(), want.len());
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "differs by {worst}");
+        let pooled: Vec<f32> = mean_pool2(Tensor::<4>::from_data(
+            TensorData::new((0..16).map(|i| i as f32).collect::<Vec<_>>(), [1, 1, 4, 4]),
+            &device,
+        ))
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+        assert_eq!(pooled, vec![2.5, 4.5, 10.5, 12.5]);
     }
 
     #[test]
