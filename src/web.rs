@@ -334,9 +334,12 @@ pub fn check_config(config_json: &str) -> Result<(), JsError> {
     parse_config(config_json).map(|_| ())
 }
 
-/// The v2 row count and ddim row count for a config, JSON `{"rows": .., "ddim_rows": ..}`.
+/// A config's U-Net rows, in all and per step, and what ddim would use, JSON
+/// `{"rows": .., "per_step": [..], "ddim_rows": ..}` (the page's v2 fan-out view).
 #[wasm_bindgen]
 pub fn row_counts(config_json: &str) -> Result<String, JsError> {
     let cfg = parse_config(config_json)?;
-    Ok(serde_json::json!({"rows": cfg.unet_rows(), "ddim_rows": cfg.n * cfg.steps}).to_string())
+    let per_step = cfg.unet_rows_per_step();
+    let rows: usize = per_step.iter().sum();
+    Ok(serde_json::json!({"rows": rows, "per_step": per_step, "ddim_rows": cfg.n * cfg.steps}).to_string())
 }

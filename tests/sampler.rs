@@ -6,7 +6,8 @@ mod common;
 use common::{checksum, to_vec, DummyLayer, DummyUNet};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
-    fan_factors, sample, v2_unet_rows, LayerKind, Method, ModelKind, Nets, SampleConfig, SampleError, Sampling,
+    fan_factors, sample, v2_rows_per_step, v2_unet_rows, LayerKind, Method, ModelKind, Nets, SampleConfig, SampleError,
+    Sampling,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
@@ -82,6 +83,26 @@ fn v2_row_accounting() {
     assert_eq!(rows, 261);
     let (_, rows) = run(&cfg(Method::V2, ModelKind::Unconditional, 10, 3));
     assert_eq!(rows, 21);
+}
+
+#[test]
+fn v2_rows_per_step_is_the_plan_a_run_follows() {
+    assert_eq!(v2_rows_per_step(10, 100, 5), vec![1, 10, 50, 100, 100]);
+    assert_eq!(v2_rows_per_step(10, 500, 3), vec![1, 10, 50]);
+    assert_eq!(v2_rows_per_step(2, 8, 4), vec![1, 2, 4, 8]);
+    assert_eq!(cfg(Method::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
+    // Each step's U-Net rows, as a run counts them, are the plan's.
+    let c = SampleConfig { classes: vec![3, 5], ..cfg(Method::V2, ModelKind::Unconditional, 12, 5) };
+    let device = Device::flex();
+    let mut seen = Vec::new();
+    let mut before = 0;
+    sample(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device, |info| {
+        seen.push(info.unet_rows - before);
+        before = info.unet_rows;
+    })
+    .unwrap();
+    assert_eq!(seen, c.unet_rows_per_step());
+    assert_eq!(seen, vec![1, 2, 6, 12, 12]);
 }
 
 #[test]

@@ -87,13 +87,38 @@ function toImage(rgb, i) {
   return img;
 }
 
+// v2's fan-out, step by step: one bar per step, its height the U-Net rows on a log scale
+// (1 → k → … → N), the steps done so far lit, and the rows saved against ddim. The plan comes
+// from Rust (SampleConfig::unet_rows_per_step), the progress from the worker's step messages.
+function showFanout(c, done, rowsSoFar) {
+  const box = $("fanout");
+  box.hidden = c.sampler !== "v2";
+  if (box.hidden) return;
+  const plan = JSON.parse(wasm.row_counts(JSON.stringify(c)));
+  const top = Math.log(Math.max(2, c.n));
+  // Past the fan-out every step has N rows: long runs show those as one "×m" bar.
+  const shown = plan.per_step.length > 10 ? 8 : plan.per_step.length;
+  const bar = (rows, lit, title, label) =>
+    `<div class="fan-step${lit ? " done" : ""}" title="${title}">` +
+    `<div class="fan-bar" style="height:${4 + Math.round(36 * Math.log(rows) / top)}px"></div><span>${label}</span></div>`;
+  let bars = plan.per_step.slice(0, shown).map((rows, i) => bar(rows, i < done, `step ${i + 1}: ${rows} U-Net rows`, rows)).join("");
+  const more = plan.per_step.length - shown;
+  if (more > 0) bars += bar(c.n, done >= plan.per_step.length, `steps ${shown + 1}–${plan.per_step.length}: ${c.n} U-Net rows each`, `${c.n} ×${more}`);
+  const saved = Math.round(100 * (1 - plan.rows / plan.ddim_rows));
+  box.innerHTML = `<div class="fan-steps">${bars}</div><p id="fan-saved">v2 fan-out: ` +
+    `<span id="fan-rows">${rowsSoFar}</span> of ${plan.rows} U-Net rows so far; ddim would use ` +
+    `${plan.ddim_rows} (${saved} % saved)</p>`;
+}
+
 // One run in the worker: returns {rgb, labels, rows, grid, seconds} or null when cancelled.
 async function runOnce(c) {
   await chooseBackend();
+  showFanout(c, 0, 0);
   const r = await call({ type: "run", config: c }, (m) => {
     showDownload(m);
     if (!m.step) return;
     const info = m.step;
+    showFanout(c, info.i + 1, info.unet_rows);
     drawRows($("preview"), m.preview, info.rows);
     $("progress").value = (info.i + 1) / info.steps;
     window.lastStepShown = info.i + 1;

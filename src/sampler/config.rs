@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::v2::{fan_factors, v2_unet_rows};
+use super::v2::{fan_factors, v2_rows_per_step};
 use crate::model::NUM_CLASSES;
 
 /// CIFAR-10 class names in label order.
@@ -375,11 +375,16 @@ impl SampleConfig {
         Ok(c)
     }
 
+    /// U-Net rows this config evaluates at each step (v2 starts with 1, then fans out).
+    pub fn unet_rows_per_step(&self) -> Vec<usize> {
+        match self.sampler {
+            Method::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
+            _ => vec![self.n; self.steps],
+        }
+    }
+
     /// U-Net rows this config evaluates (v2 fewer than `n · steps`).
     pub fn unet_rows(&self) -> usize {
-        match self.sampler {
-            Method::V2 => v2_unet_rows(self.classes.len(), self.n, self.steps),
-            _ => self.n * self.steps,
-        }
+        self.unet_rows_per_step().iter().sum()
     }
 }

@@ -15,7 +15,7 @@ pub use config::{
     MAX_STEPS, MAX_STRENGTH,
 };
 pub use nets::{Denoiser, Steer, Steering, Teacher};
-pub use v2::{fan_factors, v2_unet_rows};
+pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 

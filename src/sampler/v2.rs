@@ -28,19 +28,22 @@ pub fn fan_factors(mut m: usize) -> Vec<usize> {
     f
 }
 
-/// U-Net rows v2 evaluates for `n` images of `k` classes in `steps` steps:
-/// `1 + k + k·n₁ + … + N·(remaining steps)`.
-pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
+/// U-Net rows v2 evaluates at each of `steps` steps for `n` images of `k` classes:
+/// `[1, k, k·n₁, …, N, N, …]`.
+pub fn v2_rows_per_step(k: usize, n: usize, steps: usize) -> Vec<usize> {
     let factors = fan_factors(n / k);
-    let mut rows = 1;
-    let mut batch = k;
-    for i in 1..steps {
-        rows += batch;
-        if i <= factors.len() {
-            batch *= factors[i - 1];
-        }
+    let mut rows = Vec::with_capacity(steps);
+    let mut batch = 1;
+    for i in 0..steps {
+        rows.push(batch);
+        batch *= if i == 0 { k } else { factors.get(i - 1).copied().unwrap_or(1) };
     }
     rows
+}
+
+/// U-Net rows v2 evaluates in all: `1 + k + k·n₁ + … + N·(remaining steps)`.
+pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
+    v2_rows_per_step(k, n, steps).iter().sum()
 }
 
 /// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.

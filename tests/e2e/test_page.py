@@ -128,6 +128,12 @@ def main():
         _, _, files = transferred(0, f"first visit, cold cache, {time.time() - t0:.1f} s to the first grid")
         weights = [f for f in files if f.endswith(".bpk")]
         assert weights == ["layer-guide.bpk", "unet-unconditional.bpk"], f"fetched before the first grid: {weights}"
+        # The v2 fan-out view: one bar per step (1 → 10 rows), all lit at the end, rows saved.
+        fan = d.execute_script("""return [...document.querySelectorAll('#fanout .fan-step')]
+            .map(e => [e.querySelector('span').textContent, e.classList.contains('done')]);""")
+        assert fan == [["1", True], ["10", True]], fan
+        assert d.find_element(By.ID, "fan-rows").text == "11", d.find_element(By.ID, "fanout").text
+        print("e2e: fan-out view:", d.find_element(By.ID, "fan-saved").text)
         spreads = d.execute_script("""
             return [...document.querySelectorAll('#grid canvas.sample')].map(c => {
               const p = c.getContext('2d').getImageData(0, 0, 32, 32).data;
@@ -197,6 +203,7 @@ def main():
         step_of = lambda: d.execute_script(
             "const m = document.getElementById('progress-text').textContent.match(/^ddim step (\\d+)\\/60/); return m ? +m[1] : 0;")
         wait(lambda: step_of() >= 2, "the long run to start")
+        assert not d.find_element(By.ID, "fanout").is_displayed(), "the fan-out view is v2's only"
         slowest = 0.0
         for _ in range(5):
             t0 = time.time()

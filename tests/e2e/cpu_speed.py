@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""The page's CPU backend speed, as a user sees it: conditional ddim runs of a few sizes in
+headless Chromium, each timed by the page itself (its stats line), best of `--reps`.
+
+    python3 tests/e2e/cpu_speed.py [--dist DIR] [--reps 2]
+
+Prints one line per setting and a fingerprint of the first grid's pixels, so that two builds
+(e.g. with and without WebAssembly SIMD) can be compared for speed and for identical images.
+"""
+import argparse
+import hashlib
+import os
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_page as e2e  # noqa: E402
+
+SETTINGS = [(10, 10), (20, 10)]  # (N, steps)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dist", default=e2e.DIST)
+    p.add_argument("--reps", type=int, default=2)
+    a = p.parse_args()
+    e2e.DIST = os.path.abspath(a.dist)
+    httpd, url = e2e.serve()
+    d = e2e.browser()
+    try:
+        d.get(url)
+        e2e.wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load")
+        Select(d.find_element(By.ID, "backend")).select_by_value("cpu")
+        e2e.wait(lambda: "CPU" in d.find_element(By.ID, "backend-status").text, "the CPU backend")
+        for n, steps in SETTINGS:
+            best = None
+            for _ in range(a.reps):
+                Select(d.find_element(By.ID, "method")).select_by_value("conditional/ddim")
+                e2e.set_value(d, "n", n)
+                e2e.set_value(d, "steps", steps)
+                e2e.set_value(d, "seed", 0)
+                d.execute_script("document.getElementById('stats').textContent = '';")
+                d.find_element(By.ID, "generate").click()
+                e2e.wait(lambda: "images/s" in d.find_element(By.ID, "stats").text or e2e.error_text(d), "the run")
+                assert not e2e.error_text(d), e2e.error_text(d)
+                s = float(d.find_element(By.ID, "stat-time").text.split()[0])
+                best = s if best is None else min(best, s)
+            shown = len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample"))
+            assert shown == n, f"{shown} images shown, {n} asked"
+            pixels = d.execute_script(e2e.PIXELS + "return pixels();")
+            print(f"cpu_speed: conditional ddim N = {n}, {steps} steps: {best:.2f} s, {n / best:.2f} images/s, "
+                  f"pixels {hashlib.sha256(repr(pixels).encode()).hexdigest()[:16]}", flush=True)
+    finally:
+        d.quit()
+        httpd.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
