@@ -44,8 +44,11 @@ for kind in unconditional conditional; do
   python3 scripts/gpu/train.py --data .gpu/cifar --kind "$kind" --out "$out/$kind" --minutes "$minutes" \
     "${resume[@]}" "$@" 2>&1 | grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[$kind] /" | tee -a "$log" &
 done
-# The evaluation classifier, from scratch, beside them (a small network: it hardly slows them).
-python3 scripts/gpu/classifier.py --data .gpu/cifar --out "$out/classifier" --minutes "${CLASSIFIER_MINUTES:-5}" 2>&1 |
-  grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[classifier] /" | tee -a "$log" &
+# The evaluation classifier, from scratch, beside them (a small network: it hardly slows them);
+# CLASSIFIER_MINUTES=0 skips it (it is trained: lease 2).
+if [ "${CLASSIFIER_MINUTES:-5}" != 0 ]; then
+  python3 scripts/gpu/classifier.py --data .gpu/cifar --out "$out/classifier" --minutes "${CLASSIFIER_MINUTES:-5}" 2>&1 |
+    grep --line-buffered -v -i -E 'warn|^\s*$' | sed -u "s/^/[classifier] /" | tee -a "$log" &
+fi
 wait
 ls -la "$out"/*
