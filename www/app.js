@@ -90,11 +90,14 @@ function toImage(rgb, i) {
 // v2's fan-out, step by step: one bar per step, its height the U-Net rows on a log scale
 // (1 → k → … → N), the steps done so far lit, and the rows saved against ddim. The plan comes
 // from Rust (SampleConfig::unet_rows_per_step), the progress from the worker's step messages.
-function showFanout(c, done, rowsSoFar) {
+function fanoutPlan(c) {
+  return c.sampler === "v2" ? JSON.parse(wasm.row_counts(JSON.stringify(c))) : null;
+}
+
+function showFanout(c, plan, done, rowsSoFar) {
   const box = $("fanout");
-  box.hidden = c.sampler !== "v2";
-  if (box.hidden) return;
-  const plan = JSON.parse(wasm.row_counts(JSON.stringify(c)));
+  box.hidden = !plan;
+  if (!plan) return;
   const top = Math.log(Math.max(2, c.n));
   // Past the fan-out every step has N rows: long runs show those as one "×m" bar.
   const shown = plan.per_step.length > 10 ? 8 : plan.per_step.length;
@@ -113,12 +116,13 @@ function showFanout(c, done, rowsSoFar) {
 // One run in the worker: returns {rgb, labels, rows, grid, seconds} or null when cancelled.
 async function runOnce(c) {
   await chooseBackend();
-  showFanout(c, 0, 0);
+  const plan = fanoutPlan(c); // once per run: the steps only light it up
+  showFanout(c, plan, 0, 0);
   const r = await call({ type: "run", config: c }, (m) => {
     showDownload(m);
     if (!m.step) return;
     const info = m.step;
-    showFanout(c, info.i + 1, info.unet_rows);
+    showFanout(c, plan, info.i + 1, info.unet_rows);
     drawRows($("preview"), m.preview, info.rows);
     $("progress").value = (info.i + 1) / info.steps;
     window.lastStepShown = info.i + 1;
