@@ -6,7 +6,7 @@
     python3 scripts/wasm-sizes.py MODULE.wasm [--top 15]
 
 Build the module with names for this:
-    cargo build --profile wasm-names --target wasm32-unknown-unknown --lib --no-default-features
+    cargo build --profile wasm-names --target wasm32-unknown-unknown --lib --no-default-features --features flex,webgpu
 (the page's profile with `strip = false`).
 """
 import argparse

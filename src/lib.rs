@@ -5,6 +5,10 @@
 //! Data flows one way: `train` (native only) → `weights` → `model` + `sampler` → front ends
 //! (`main.rs` CLI, `web.rs` page).
 
+// Burn has no backend on wasm32 unless one of these is on; say so instead of failing in Burn.
+#[cfg(all(target_arch = "wasm32", not(any(feature = "flex", feature = "webgpu"))))]
+compile_error!("the wasm32 build needs a backend: `--features flex` (the CPU module) and/or `--features webgpu`");
+
 pub mod device;
 pub mod eval;
 pub mod image;

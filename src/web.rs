@@ -3,6 +3,10 @@
 //! JS fetches the weights (progress, Cache API) and drives the loop; everything else happens
 //! here: backend choice (WebGPU, or Flex compiled to wasm), checksum and architecture checks,
 //! sampling one step at a time with one async readback per step, the labelled grid PNG.
+//!
+//! It is built twice (Cargo features): the CPU module (`flex`), which the page's thread and
+//! every CPU run use, and the WebGPU module (`webgpu`), fetched by the worker only when WebGPU
+//! is chosen. [`backends`] says which one this is.
 
 use std::collections::HashMap;
 
@@ -24,8 +28,16 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// The backends this module was built with, JSON: `["cpu"]`, `["webgpu"]` or both.
+#[wasm_bindgen]
+pub fn backends() -> String {
+    let all = [("cpu", cfg!(feature = "flex")), ("webgpu", cfg!(feature = "webgpu"))];
+    serde_json::to_string(&all.iter().filter(|b| b.1).map(|b| b.0).collect::<Vec<_>>()).unwrap()
+}
+
 /// What WebGPU init found, as JSON: `{"ok": true, "adapter": "...", "software": true}` or
 /// `{"ok": false, "error": "..."}`. Initialises once per page; later calls repeat the answer.
+#[cfg(feature = "webgpu")]
 #[wasm_bindgen]
 pub async fn init_webgpu() -> String {
     thread_local! {
@@ -83,13 +95,16 @@ fn parse_config(json: &str) -> Result<SampleConfig, JsError> {
 
 #[wasm_bindgen]
 impl Engine {
-    /// `backend`: "webgpu" (after [`init_webgpu`] succeeded) or "cpu" (Flex in wasm).
+    /// `backend`: "webgpu" (after `init_webgpu` succeeded) or "cpu" (Flex in wasm), if this
+    /// module has it ([`backends`]).
     #[wasm_bindgen(constructor)]
     pub fn new(backend: &str, manifest_json: &str) -> Result<Engine, JsError> {
         let device = match backend {
+            #[cfg(feature = "webgpu")]
             "webgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[cfg(feature = "flex")]
             "cpu" => Device::flex(),
-            other => return Err(js_err(format!("unknown backend {other:?}"))),
+            other => return Err(js_err(format!("this module has no {other:?} backend (it has {})", backends()))),
         };
         Ok(Engine {
             device,

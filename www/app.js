@@ -53,13 +53,16 @@ function startWorker() {
     if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
   };
   worker.onerror = (e) => showError(`the engine stopped: ${e.message}`);
-  // The same wasm module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled again there.
+  // The same CPU module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled
+  // again there. The WebGPU module's name comes from the build (scripts/build-webgpu-module.sh).
   const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;
-  return call({ type: "init", glue, manifest });
+  const gpuName = document.querySelector('meta[name="vdiff-webgpu"]')?.content;
+  const webgpuGlue = gpuName ? new URL(gpuName, location.href).href : "";
+  return call({ type: "init", glue, webgpuGlue, manifest });
 }
 
 async function chooseBackend() {
-  const r = await call({ type: "backend", want: $("backend").value });
+  const r = await call({ type: "backend", want: $("backend").value }, showDownload);
   if (r.warning) showError(r.warning);
   engineKey = r.backend;
   status(`Running on ${r.text}.`);

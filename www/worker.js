@@ -2,12 +2,15 @@
 // with progress, Cache API, SHA-256 checks in Rust), sampling. The page only renders and sends
 // commands (ORT-web / transformers.js style), so no run can freeze it.
 //
-// Messages in:  {id, type: "init", glue, manifest} · {id, type: "backend", want}
+// Two wasm modules: the CPU one (the page's too) loads at init; the WebGPU one (two thirds of
+// it CubeCL's shader compiler) only when WebGPU is chosen, so CPU visits never download it.
+//
+// Messages in:  {id, type: "init", glue, webgpuGlue, manifest} · {id, type: "backend", want}
 //               {id, type: "ensure", config} · {id, type: "run", config} · {type: "cancel"}
 //               {id, type: "classify", rgb} (the meter: the classifier loads on first use)
 // Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
 //               or {id, type: "error", message}.
-let wasm, manifest, engine = null, engineKey = "", cancelled = false;
+let wasm, webgpuGlue, gpuWasm = null, manifest, engine = null, engineKey = "", cancelled = false;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 // A macrotask boundary: lets a "cancel" message in between two steps.
@@ -21,26 +24,26 @@ const handlers = {
     return { verdict: JSON.parse(await engine.classify(rgb)) };
   },
 
-  async init({ glue, manifest: m }) {
-    wasm = await import(glue);
-    await wasm.default({ module_or_path: glue.replace(/\.js$/, "_bg.wasm") });
-    manifest = m;
+  async init({ glue, webgpuGlue: g, manifest: m }) {
+    wasm = await loadModule(glue);
+    [webgpuGlue, manifest] = [g, m];
     return {};
   },
 
   // Picks the backend ("auto": WebGPU on a hardware adapter, else the CPU) and says why.
-  async backend({ want }) {
-    const gpu = want === "cpu" ? { ok: false, error: "not requested" } : JSON.parse(await wasm.init_webgpu());
+  async backend({ id, want }) {
+    let gpu = want === "cpu" ? { ok: false, error: "not requested" } : await probeWebGpu();
+    const wanted = (want === "webgpu" && gpu.ok) || (want === "auto" && gpu.ok && !gpu.software);
+    if (wanted) gpu = await openWebGpu(id);
     let choice, text, warning = "";
-    if (want === "webgpu" && gpu.ok) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
-    else if (want === "auto" && gpu.ok && !gpu.software) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
+    if (wanted && gpu.ok) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
     else if (want === "auto" && gpu.ok) [choice, text] = ["cpu", `CPU (wasm): the WebGPU adapter is software (${gpu.adapter}), slower than the CPU backend — choose WebGPU to force it`];
     else {
       if (want === "webgpu") warning = `WebGPU is not available (${gpu.error}); running on the CPU backend instead.`;
       [choice, text] = ["cpu", want === "cpu" ? "CPU (wasm), as chosen" : `CPU (wasm): no WebGPU in this browser (${gpu.error})`];
     }
     if (!engine || engineKey !== choice) {
-      engine = new wasm.Engine(choice, JSON.stringify(manifest));
+      engine = new (choice === "webgpu" ? gpuWasm : wasm).Engine(choice, JSON.stringify(manifest));
       engineKey = choice;
     }
     return { backend: choice, text, warning };
@@ -71,6 +74,37 @@ const handlers = {
     return result;
   },
 };
+
+async function loadModule(glue) {
+  const m = await import(glue);
+  await m.default({ module_or_path: glue.replace(/\.js$/, "_bg.wasm") });
+  return m;
+}
+
+// What the browser's WebGPU offers, asked in JS so that the WebGPU module is fetched only when
+// it will be used. "software" is wgpu's own test (src/web.rs: a fallback adapter is DeviceType::Cpu).
+async function probeWebGpu() {
+  if (!self.navigator || !navigator.gpu) return { ok: false, error: "navigator.gpu is missing" };
+  try {
+    const a = await navigator.gpu.requestAdapter();
+    if (!a) return { ok: false, error: "no WebGPU adapter" };
+    const info = a.info || {};
+    return { ok: true, adapter: info.description || info.vendor || "a WebGPU adapter",
+             software: !!(info.isFallbackAdapter ?? a.isFallbackAdapter) };
+  } catch (e) { return { ok: false, error: e.message || String(e) }; }
+}
+
+// The WebGPU module, fetched and initialised once; its answer is init_webgpu's (src/web.rs).
+async function openWebGpu(id) {
+  if (!webgpuGlue) return { ok: false, error: "this build of the page has no WebGPU module" };
+  try {
+    if (!gpuWasm) {
+      post({ id, type: "progress", download: { name: "webgpu", fraction: 0, text: "loading the WebGPU engine…" } });
+      gpuWasm = await loadModule(webgpuGlue);
+    }
+    return JSON.parse(await gpuWasm.init_webgpu());
+  } catch (e) { return { ok: false, error: `the WebGPU module did not load: ${e.message || e}` }; }
+}
 
 // Fetch one weights file with progress, through the Cache API keyed by its SHA-256.
 async function fetchWeights(entry, onProgress) {

@@ -125,9 +125,16 @@ def main():
         # Generate: v2, 10 images, 2 steps. First visit: only what v2 with the guide needs is
         # fetched before the first grid, and the figures are reported.
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
-        _, _, files = transferred(0, f"first visit, cold cache, {time.time() - t0:.1f} s to the first grid")
+        _, gz, files = transferred(0, f"first visit, cold cache, {time.time() - t0:.1f} s to the first grid")
         weights = [f for f in files if f.endswith(".bpk")]
         assert weights == ["layer-guide.bpk", "unet-unconditional.bpk"], f"fetched before the first grid: {weights}"
+        # Auto picks the CPU here (SwiftShader is a software adapter): only the CPU module comes.
+        modules = [f for f in files if f.endswith(".wasm")]
+        assert len(modules) == 1 and not modules[0].startswith("vdiff-webgpu"), f"wasm before the first grid: {modules}"
+        cpu_mb = os.path.getsize(os.path.join(DIST, modules[0])) / 1e6
+        print(f"e2e: the CPU module {modules[0]}: {cpu_mb:.2f} MB ({gzip_size(modules[0]) / 1e6:.2f} MB gzip)")
+        assert cpu_mb <= 8, f"the CPU module is {cpu_mb:.2f} MB (target ≤ 8 MB)"
+        assert gz <= 5e6, f"the first visit transferred {gz / 1e6:.2f} MB gzip-compressed (target ≤ 5 MB)"
         # The v2 fan-out view: one bar per step (1 → 10 rows), all lit at the end, rows saved.
         fan = d.execute_script("""return [...document.querySelectorAll('#fanout .fan-step')]
             .map(e => [e.querySelector('span').textContent, e.classList.contains('done')]);""")
@@ -230,10 +237,16 @@ def main():
 
         # The same run forced onto WebGPU (SwiftShader here): same settings, images within
         # float tolerance of the CPU ones, so at least the share of equal pixels is high.
+        # The WebGPU module is fetched now, when WebGPU is first chosen, and not before.
         d.execute_script(PIXELS + "window.cpuPixels = pixels();")
+        assert not [p for p, _ in Quiet.served if "vdiff-webgpu" in p], "the WebGPU module was fetched before WebGPU was chosen"
+        since = len(Quiet.served)
         Select(d.find_element(By.ID, "backend")).select_by_value("webgpu")
-        wait(lambda: "WebGPU" in d.find_element(By.ID, "backend-status").text or error_text(d), "the WebGPU backend")
-        assert "WebGPU" in d.find_element(By.ID, "backend-status").text, d.find_element(By.ID, "backend-status").text
+        on_webgpu = lambda: d.find_element(By.ID, "backend-status").text.startswith("Running on WebGPU")
+        wait(lambda: on_webgpu() or error_text(d), "the WebGPU backend")
+        assert on_webgpu(), d.find_element(By.ID, "backend-status").text
+        _, _, files = transferred(since, "choosing WebGPU")
+        assert [f for f in files if f.startswith("vdiff-webgpu") and f.endswith(".wasm")], f"WebGPU module not fetched: {files}"
         d.find_element(By.ID, "generate").click()
         wait(lambda: "webgpu" in d.find_element(By.ID, "stats").text or error_text(d), "the WebGPU grid")
         assert not error_text(d), error_text(d)
