@@ -63,10 +63,18 @@ pub async fn init_webgpu() -> String {
     answer
 }
 
+#[derive(Clone, Copy)]
 enum Net {
     UNet(&'static UNet),
     Layer(&'static Steering),
     Classifier(&'static Classifier),
+}
+
+thread_local! {
+    /// Every network loaded so far, by (backend, manifest entry, SHA-256 of its weights). Networks live as long
+    /// as the page (the sampler borrows them for `'static`), so each is made once per backend:
+    /// an engine made again for a backend (the user switched away and back) starts with them.
+    static LOADED: std::cell::RefCell<HashMap<(String, String, String), Net>> = std::cell::RefCell::new(HashMap::new());
 }
 
 /// The manifest entry of the classifier behind the page's steering-success meter.
@@ -106,12 +114,15 @@ impl Engine {
             "cpu" => Device::flex(),
             other => return Err(js_err(format!("this module has no {other:?} backend (it has {})", backends()))),
         };
-        Ok(Engine {
-            device,
-            backend: backend.into(),
-            manifest: Manifest::parse(manifest_json).map_err(js_err)?,
-            nets: HashMap::new(),
-        })
+        let manifest = Manifest::parse(manifest_json).map_err(js_err)?;
+        let nets = LOADED.with(|l| {
+            let l = l.borrow();
+            let known = |(name, e): (&String, &crate::weights::Entry)| {
+                l.get(&(backend.to_string(), name.clone(), e.sha256.clone())).map(|net| (name.clone(), *net))
+            };
+            manifest.entries.iter().filter_map(known).collect()
+        });
+        Ok(Engine { device, backend: backend.into(), manifest, nets })
     }
 
     pub fn backend(&self) -> String {
@@ -142,7 +153,13 @@ impl Engine {
 
     /// Check `bytes` against the manifest (SHA-256, architecture) and keep the network.
     pub fn load(&mut self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
-        // Networks live as long as the page; leaking gives the sampler its `'static` borrow.
+        let sha = self.manifest.entry(name).map_err(js_err)?.sha256.clone();
+        let key = (self.backend.clone(), name.to_string(), sha);
+        if let Some(net) = LOADED.with(|l| l.borrow().get(&key).copied()) {
+            self.nets.insert(name.into(), net);
+            return Ok(());
+        }
+        // Leaked once per backend and weights (LOADED): the sampler's `'static` borrow.
         let net = if name == CLASSIFIER {
             let clf = self.manifest.load_classifier(name, bytes, &self.device).map_err(js_err)?;
             Net::Classifier(Box::leak(Box::new(clf)))
@@ -151,6 +168,7 @@ impl Engine {
         } else {
             Net::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
         };
+        LOADED.with(|l| l.borrow_mut().insert(key, net));
         self.nets.insert(name.into(), net);
         Ok(())
     }

@@ -89,3 +89,43 @@ async fn v2_two_steps_on_webgpu_gives_ten_finite_images_deterministically() {
     let cpu = v2(&Device::flex(), 3).await;
     assert!(max_diff(&a, &cpu) < 1e-3, "WebGPU vs Flex: {}", max_diff(&a, &cpu));
 }
+
+/// The page's engine loads each network once per backend: an engine made again for the same
+/// backend (the user switched to WebGPU and back) needs no weights, one for another backend does.
+#[wasm_bindgen_test]
+async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
+    use vdiff::weights::{sha256_hex, Arch, Entry, Manifest};
+    let config = UNetConfig::new().with_width(8).with_levels(2).with_conditional(false);
+    let entry = Entry {
+        file: "tiny.bpk".into(),
+        sha256: sha256_hex(UNET),
+        bytes: UNET.len() as u64,
+        arch: Arch::Unet { config },
+    };
+    let manifest = Manifest { entries: [("unconditional".to_string(), entry)].into() }.to_json();
+    let run = serde_json::to_string(&SampleConfig {
+        model: ModelKind::Unconditional,
+        sampler: Method::Ddim,
+        ..Default::default()
+    })
+    .unwrap();
+    let missing = |e: &vdiff::web::Engine| {
+        serde_json::from_str::<Vec<serde_json::Value>>(&e.missing(&run).unwrap()).unwrap().len()
+    };
+
+    let mut first = vdiff::web::Engine::new("cpu", &manifest).unwrap();
+    assert_eq!(missing(&first), 1);
+    first.load("unconditional", UNET).unwrap();
+    assert_eq!(missing(&first), 0);
+    assert_eq!(
+        missing(&vdiff::web::Engine::new("cpu", &manifest).unwrap()),
+        0,
+        "the CPU engine made again lost its U-Net"
+    );
+    webgpu().await;
+    assert_eq!(
+        missing(&vdiff::web::Engine::new("webgpu", &manifest).unwrap()),
+        1,
+        "a WebGPU engine cannot use CPU tensors"
+    );
+}
