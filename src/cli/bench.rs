@@ -102,31 +102,27 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let nets = loaded.nets();
     println!("backend {}, N = {}, best of {} runs", backend.name(), a.n, a.reps);
 
+    // Inputs are drawn before the clocks start: drawing 100 noise images takes milliseconds,
+    // which would count against the steering network's small time.
     let mut noise = Noise::new(1);
     let ls = Tensor::<1>::full([a.batch], 0.5f32, &device);
-    let t = min_time(a.reps, |_| {
-        let x = noise.normal_tensor([a.batch, 3, 32, 32], &device);
-        sync(loaded.unet.forward(x, ls.clone(), None));
-    });
+    let x = noise.normal_tensor([a.batch, 3, 32, 32], &device);
+    let t = min_time(a.reps, |_| sync(loaded.unet.forward(x.clone(), ls.clone(), None)));
     println!("U-Net forward, batch {}: {:.3} s, {:.1} images/s", a.batch, t, a.batch as f64 / t);
     // Per-row cost by batch size: why v2's early small batches cost more than their row count.
     let mut sweep = Vec::new();
     for b in [1usize, 10, 50] {
         let ls = Tensor::<1>::full([b], 0.5f32, &device);
-        let tb = min_time(a.reps, |_| {
-            let x = noise.normal_tensor([b, 3, 32, 32], &device);
-            sync(loaded.unet.forward(x, ls.clone(), None));
-        });
+        let x = noise.normal_tensor([b, 3, 32, 32], &device);
+        let tb = min_time(a.reps, |_| sync(loaded.unet.forward(x.clone(), ls.clone(), None)));
         sweep.push(format!("batch {b}: {:.1} ms/row", 1e3 * tb / b as f64));
     }
     sweep.push(format!("batch {}: {:.1} ms/row", a.batch, 1e3 * t / a.batch as f64));
     println!("U-Net cost per row — {}", sweep.join(", "));
     let classes: Vec<usize> = (0..a.batch).map(|i| i % 10).collect();
     let steer = nets.layer.expect("v2 loads the layer");
-    let tl = min_time(a.reps, |_| {
-        let v = noise.normal_tensor([a.batch, 3, 32, 32], &device);
-        sync(steer.steer(v.clone(), v, -2.0, &classes));
-    });
+    let v = noise.normal_tensor([a.batch, 3, 32, 32], &device);
+    let tl = min_time(a.reps, |_| sync(steer.steer(x.clone(), v.clone(), -2.0, &classes)));
     println!(
         "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
         base.layer.name(),
