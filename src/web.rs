@@ -64,7 +64,7 @@ pub async fn init_webgpu() -> String {
 }
 
 #[derive(Clone, Copy)]
-enum Net {
+enum Network {
     UNet(&'static UNet),
     Layer(&'static Steering),
     Classifier(&'static Classifier),
@@ -74,7 +74,7 @@ thread_local! {
     /// Every network loaded so far, by (backend, manifest entry, SHA-256 of its weights). Networks live as long
     /// as the page (the sampler borrows them for `'static`), so each is made once per backend:
     /// an engine made again for a backend (the user switched away and back) starts with them.
-    static LOADED: std::cell::RefCell<HashMap<(String, String, String), Net>> = std::cell::RefCell::new(HashMap::new());
+    static LOADED: std::cell::RefCell<HashMap<(String, String, String), Network>> = std::cell::RefCell::new(HashMap::new());
 }
 
 /// The manifest entry of the classifier behind the page's steering-success meter.
@@ -86,7 +86,7 @@ pub struct Engine {
     device: Device,
     backend: String,
     manifest: Manifest,
-    nets: HashMap<String, Net>,
+    nets: HashMap<String, Network>,
 }
 
 /// Manifest entries a config needs, in load order.
@@ -162,11 +162,11 @@ impl Engine {
         // Leaked once per backend and weights (LOADED): the sampler's `'static` borrow.
         let net = if name == CLASSIFIER {
             let clf = self.manifest.load_classifier(name, bytes, &self.device).map_err(js_err)?;
-            Net::Classifier(Box::leak(Box::new(clf)))
+            Network::Classifier(Box::leak(Box::new(clf)))
         } else if name.starts_with("layer") {
-            Net::Layer(Box::leak(Box::new(self.manifest.load_layer(name, bytes, &self.device).map_err(js_err)?)))
+            Network::Layer(Box::leak(Box::new(self.manifest.load_layer(name, bytes, &self.device).map_err(js_err)?)))
         } else {
-            Net::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
+            Network::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
         };
         LOADED.with(|l| l.borrow_mut().insert(key, net));
         self.nets.insert(name.into(), net);
@@ -178,12 +178,12 @@ impl Engine {
         let cfg = parse_config(config_json)?;
         let names = needed(&cfg);
         let unet = match self.nets.get(names[0]) {
-            Some(Net::UNet(u)) => *u,
+            Some(Network::UNet(u)) => *u,
             _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),
         };
         let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.nets.get(*n)) {
             None => None,
-            Some(Some(Net::Layer(l))) => Some(*l),
+            Some(Some(Network::Layer(l))) => Some(*l),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
         let mut weights = std::collections::BTreeMap::new();
@@ -198,7 +198,7 @@ impl Engine {
     /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of JSON
     /// `[{"class": k, "p": probability}, …]`, one per image, its most likely class.
     pub fn classify(&self, rgb: Vec<u8>) -> Result<js_sys::Promise, JsError> {
-        let Some(Net::Classifier(clf)) = self.nets.get(CLASSIFIER) else {
+        let Some(Network::Classifier(clf)) = self.nets.get(CLASSIFIER) else {
             return Err(js_err("the classifier is not loaded"));
         };
         let (clf, device): (&'static Classifier, Device) = (clf, self.device.clone());
@@ -228,7 +228,7 @@ impl Engine {
     /// remaining weights download. The promise holds no borrow of the engine, so weights can
     /// load meanwhile.
     pub fn warm_up(&self, name: &str) -> Result<js_sys::Promise, JsError> {
-        let Some(Net::UNet(u)) = self.nets.get(name) else { return Err(js_err(format!("{name} is not loaded"))) };
+        let Some(Network::UNet(u)) = self.nets.get(name) else { return Err(js_err(format!("{name} is not loaded"))) };
         let (unet, device): (&'static UNet, Device) = (u, self.device.clone());
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);

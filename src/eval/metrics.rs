@@ -14,6 +14,7 @@ pub fn inception_score(probs: &[Vec<f64>]) -> f64 {
 }
 
 /// Mean and covariance (divided by n − 1) of feature rows.
+#[allow(clippy::needless_range_loop)] // index loops read as the formulas do
 pub fn mean_cov(x: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = x.len();
     let d = x[0].len();
@@ -38,6 +39,7 @@ pub fn mean_cov(x: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
 }
 
 /// Eigen-decomposition of a symmetric matrix (cyclic Jacobi): eigenvalues and column vectors.
+#[allow(clippy::needless_range_loop)] // index loops read as the formulas do
 fn sym_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = a.len();
     let mut v: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect();

@@ -151,8 +151,8 @@ impl GuideNet {
 }
 
 impl GuideNet {
-    /// `conv_in(pixel_unshuffle(x))` without the unshuffle's copy: a 3×3 convolution (padding
-    /// 1) of the folded 16×16 input is a 6×6 convolution of stride 2 (padding 2) of `x` itself,
+    /// `conv_in(pixel_unshuffle(x))` without the unshuffle's copy: a 3×3 convolution (padding 1)
+    /// of the folded 16×16 input is a 6×6 convolution of stride 2 (padding 2) of `x` itself,
     /// whose tap `(2i + a, 2j + b)` on channel `c` is `conv_in`'s tap `(i, j)` on folded
     /// channel `4c + 2a + b`.
     ///

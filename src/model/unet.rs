@@ -220,7 +220,7 @@ impl UNet {
         x: Tensor<4>,
         log_snr: Tensor<1>,
         classes: Option<Tensor<1, Int>>,
-        mut rng: Option<&mut Noise>,
+        rng: Option<&mut Noise>,
     ) -> Tensor<4> {
         let [b, _, h, w] = x.dims();
         // Fourier features of log-SNR: f = 2π·log_snr·Wᵀ, [cos f, sin f].
@@ -242,7 +242,7 @@ impl UNet {
             (None, _) => {}
         }
         inputs.push(temb);
-        self.level(0, Tensor::cat(inputs, 1), rng.as_deref_mut())
+        self.level(0, Tensor::cat(inputs, 1), rng)
     }
 
     fn level(&self, k: usize, x: Tensor<4>, mut rng: Option<&mut Noise>) -> Tensor<4> {

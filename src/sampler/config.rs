@@ -257,7 +257,7 @@ impl SampleConfig {
         }
         if self.sampler == Method::V2 {
             let k = self.classes.len();
-            if self.n % k != 0 {
+            if !self.n.is_multiple_of(k) {
                 return Err(SampleError::V2NotMultiple { n: self.n, k });
             }
             let factors = fan_factors(self.n / k);

@@ -86,6 +86,8 @@ impl Steer for Teacher<'_> {
 }
 
 /// A loaded steering network of either design.
+// One per process, loaded once and borrowed after: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Steering {
     Layer(ClassLayer),
     Guide(GuideNet),

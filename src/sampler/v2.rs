@@ -14,7 +14,7 @@ pub fn fan_factors(mut m: usize) -> Vec<usize> {
     let mut f = Vec::new();
     let mut p = 2;
     while m > 1 {
-        while m % p == 0 {
+        while m.is_multiple_of(p) {
             f.push(p);
             m /= p;
         }

@@ -44,7 +44,7 @@ impl Cifar {
 
     /// Parse the bytes of one batch file; `name` is used in errors.
     pub fn parse(bytes: &[u8], name: &str) -> Result<Self, DataError> {
-        if bytes.is_empty() || bytes.len() % RECORD != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
             return Err(DataError::Size { file: name.into(), len: bytes.len() });
         }
         let mut out = Cifar::default();

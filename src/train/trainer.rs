@@ -387,7 +387,7 @@ impl<M: Trainable> Run<'_, M> {
             ));
             let out_of_time = self.time_limit_s.is_some_and(|l| clock.started.elapsed().as_secs_f64() >= l);
             let due = self.checkpoint_every_s.is_some_and(|s| window.since.elapsed().as_secs_f64() >= s);
-            if state.step % cfg.eval_every == 0 || state.step == cfg.max_steps || out_of_time || due {
+            if state.step.is_multiple_of(cfg.eval_every) || state.step == cfg.max_steps || out_of_time || due {
                 let stop = self.evaluate_and_checkpoint(&mut state, &optim, &rng, &window, &clock)?;
                 window = Window::new(state.step);
                 if stop {
