@@ -2,7 +2,8 @@
 # The steering evaluation behind the README's table (issue 11), from the committed weights:
 # two lanes of one thread each (this machine has two cores; two one-thread processes do more
 # than one two-thread process). Usage: scripts/eval-steering.sh [OUT] [GUIDE_STRENGTH]
-# (ETA0=1 adds the eta = 0 runs; ONLY=headline stops after the N = 500 tables.)
+# (ETA0=1 adds the eta = 0 runs; ONLY=headline stops after the N = 500 tables; GRID=1 runs
+# the rest of the full grid into OUT, e.g. GRID=1 scripts/eval-steering.sh eval/grid.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
@@ -21,6 +22,21 @@ if [ "${SWEEP:-0}" = 1 ]; then
   lane a bash -c "for s in 1 2 4; do $B eval --device flex --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
   lane b bash -c "for s in 3 5 6; do $B eval --device flex --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
   wait
+  exit 0
+fi
+
+if [ "${GRID:-0}" = 1 ]; then
+  # Issue 11's full grid, adding to the headline runs in eval/gpu2: N = 300 at 5, 10 and 20
+  # steps and N = 500 at 5 steps for ddim and v1 / v2 with the guide, and the paper's layer and
+  # its residual variant everywhere; 3 seeds. One table: scripts/eval-table.py.
+  lane n300 ev --methods conditional,unconditional,v1,v2 --n 300 --steps 5,10,20 --seeds 3 "${strength[@]}" --out "$OUT/n300" &
+  lane paper-v2 ev --methods v2-layer,v2-layer-residual --n 300,500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v2" &
+  wait
+  lane n500-steps5 ev --methods conditional,unconditional,v1,v2 --n 500 --steps 5 --seeds 3 "${strength[@]}" --out "$OUT/n500-steps5" &
+  lane paper-v1 ev --methods v1-layer,v1-layer-residual --n 300,500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v1" &
+  wait
+  python3 scripts/eval-table.py eval/gpu2/n500-* "$OUT"/*/ > "$OUT/table.md"
+  echo "→ $OUT/table.md"
   exit 0
 fi
 
