@@ -31,9 +31,16 @@ TIMEOUT = float(os.environ.get("VDIFF_E2E_TIMEOUT", "600"))
 class Quiet(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
     served = []  # (path, bytes of body sent) per request, for the first-visit figures
+    refuse = ""  # paths containing this get a 404 (a server missing a file)
 
     def log_message(self, *args):
         pass
+
+    def send_head(self):
+        if Quiet.refuse and Quiet.refuse in self.path:
+            self.send_error(404)
+            return None
+        return super().send_head()
 
     def copyfile(self, source, outputfile):
         data = source.read()
@@ -275,7 +282,27 @@ def main():
         d.find_element(By.ID, "generate").click()
         wait(lambda: "multiple of 10" in error_text(d), "the N = 7 error")
         print("e2e: ok —", error_text(d))
+
+        # A server without the WebGPU module: choosing WebGPU says why it cannot, and the CPU
+        # backend runs instead (a fresh browser: nothing cached).
+        d.quit()
+        d = browser()
+        Quiet.refuse = "vdiff-webgpu"
+        d.get(url)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load")
+        Select(d.find_element(By.ID, "backend")).select_by_value("webgpu")
+        wait(lambda: "WebGPU module did not load" in error_text(d), "the missing-module warning")
+        assert d.find_element(By.ID, "backend-status").text.startswith("Running on CPU"), d.find_element(By.ID, "backend-status").text
+        print("e2e: no WebGPU module on the server —", error_text(d))
+        # Generate keeps saying so (WebGPU is still the choice) and runs on the CPU.
+        Select(d.find_element(By.ID, "method")).select_by_value("unconditional/v2")
+        for el_id, value in [("n", 10), ("steps", 2), ("seed", 3)]:
+            set_value(d, el_id, value)
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: "cpu" in d.find_element(By.ID, "stats").text, "a CPU run without the WebGPU module")
+        assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
     finally:
+        Quiet.refuse = ""
         d.quit()
         httpd.shutdown()
 
