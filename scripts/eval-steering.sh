@@ -32,8 +32,10 @@ if [ "${GRID:-0}" = 1 ]; then
   lane n300 ev --methods conditional,unconditional,v1,v2 --n 300 --steps 5,10,20 --seeds 3 "${strength[@]}" --out "$OUT/n300" &
   lane paper-v2 ev --methods v2-layer,v2-layer-residual --n 300,500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v2" &
   wait
-  lane n500-steps5 ev --methods conditional,unconditional,v1,v2 --n 500 --steps 5 --seeds 3 "${strength[@]}" --out "$OUT/n500-steps5" &
-  lane paper-v1 ev --methods v1-layer,v1-layer-residual --n 300,500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v1" &
+  lane a bash -c "$B eval --device flex --methods conditional,unconditional,v1,v2 --n 500 --steps 5 --seeds 3 ${strength[*]} --out $OUT/n500-steps5 &&
+    $B eval --device flex --methods v1-layer --n 300,500 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1 &&
+    $B eval --device flex --methods v1-layer-residual --n 300 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1-residual-n300" &
+  lane b ev --methods v1-layer-residual --n 500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v1-residual-n500" &
   wait
   python3 scripts/eval-table.py eval/gpu2/n500-* "$OUT"/*/ > "$OUT/table.md"
   echo "→ $OUT/table.md"
