@@ -181,3 +181,24 @@ fn pngs_remember_their_settings() {
         std::fs::remove_dir_all(d).ok();
     }
 }
+
+#[test]
+fn bench_compares_the_samplers_and_refuses_bad_settings() {
+    let bench = |extra: &[&str]| vdiff(&[&["bench", "--device", "flex", "--batch", "10"][..], &TINY, extra].concat());
+    let o = bench(&["--n", "10", "--steps", "2", "--reps", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let row = out.lines().find(|l| l.starts_with("| 2 |")).unwrap_or_else(|| panic!("no 2-step row in:\n{out}"));
+    // steps, three times, two fastest-run ratios, the per-round median (range), two row counts.
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(cells.len(), 9, "{row}");
+    assert!(cells[6].contains("× (") && cells[6].ends_with("×)"), "per-round ratio: {row}");
+    assert_eq!(&cells[7..], ["20", "11"], "U-Net rows of ddim and v2 at N = 10, 2 steps: {row}");
+    assert!(out.contains("| 2 | v2 |"), "where the time went:\n{out}");
+
+    for (bad, why) in [(["--n", "10", "--reps", "0"], "--reps"), (["--n", "7", "--reps", "1"], "multiple of 10")] {
+        let o = bench(&[&bad[..], &["--steps", "2"]].concat());
+        assert!(!o.status.success() && stderr(&o).contains(why), "{bad:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}

@@ -83,6 +83,16 @@ fn sync(t: Tensor<4>) {
     let _ = t.into_data();
 }
 
+/// The median of sorted values (the mean of the middle two for an even count).
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
 fn min_time(reps: usize, mut f: impl FnMut(usize)) -> f64 {
     f(usize::MAX); // warm-up (kernels, allocator)
     (0..reps)
@@ -95,9 +105,17 @@ fn min_time(reps: usize, mut f: impl FnMut(usize)) -> f64 {
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.reps >= 1, "--reps must be at least 1");
     let (device, backend) = super::open_device(a.device)?;
     let base =
         a.steering.apply(SampleConfig { model: ModelKind::Unconditional, n: a.n, eta: 1.0, ..Default::default() });
+    // Every setting is checked before anything runs: a bad N or step count is an error, not a
+    // panic halfway through.
+    for &steps in &a.steps {
+        for sampler in [Method::Ddim, Method::V1, Method::V2] {
+            SampleConfig { sampler, steps, ..base.clone() }.validate()?;
+        }
+    }
     let loaded = nets::load(&a.nets, &SampleConfig { sampler: Method::V2, steps: 5, ..base.clone() }, &device)?;
     let nets = loaded.nets();
     println!("backend {}, N = {}, best of {} runs", backend.name(), a.n, a.reps);
@@ -131,8 +149,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         100.0 * tl / t
     );
 
-    println!("| steps | ddim s | v1 s | v2 s | ddim/v1 | ddim/v2 | rows ddim | rows v2 |");
-    println!("|---|---|---|---|---|---|---|---|");
+    // Two views of the ratio: fastest run against fastest run, and the median over rounds of
+    // each round's own ratio (its three runs back to back, so a slow spell mostly cancels).
+    println!("| steps | ddim s | v1 s | v2 s | ddim/v1 | ddim/v2 | ddim/v2 per round: median (range) | rows ddim | rows v2 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let unet = Timed::new(nets.unet);
     let layer = nets.layer.map(Timed::new);
     let timed = Nets { unet: &unet, layer: layer.as_ref().map(|l| l as &dyn Steer) };
@@ -143,17 +163,30 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         // slows all three instead of whichever happened to be running; each keeps its
         // fastest run (total, U-Net, steering). Round 0 warms up and is not counted.
         let mut best = [(f64::INFINITY, 0.0, 0.0); 3];
+        let mut round_ratios = Vec::new();
         for round in 0..=a.reps {
+            let mut totals = [0.0; 3];
             for (j, &sampler) in samplers.iter().enumerate() {
                 let cfg = SampleConfig { sampler, steps, seed: round as u64, ..base.clone() };
                 let s = Instant::now();
                 sync(sample(&cfg, timed, &device, |_| {}).expect("valid config").images);
                 let run = (s.elapsed().as_secs_f64(), unet.take(), layer.as_ref().map_or(0.0, Timed::take));
+                totals[j] = run.0;
                 if round > 0 && run.0 < best[j].0 {
                     best[j] = run;
                 }
             }
+            if round > 0 {
+                round_ratios.push(totals[0] / totals[2]);
+            }
         }
+        round_ratios.sort_by(f64::total_cmp);
+        let per_round = format!(
+            "{:.2}× ({:.2}–{:.2}×)",
+            median(&round_ratios),
+            round_ratios[0],
+            round_ratios[round_ratios.len() - 1]
+        );
         for (&sampler, &(total, u, l)) in samplers.iter().zip(&best) {
             let rest = total - u - l;
             split.push(format!("| {steps} | {} | {total:.2} | {u:.2} | {l:.2} | {rest:.2} |", sampler.name()));
@@ -161,7 +194,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         let [d, v1, v2] = best.map(|b| b.0);
         let rows = |sampler| SampleConfig { sampler, steps, ..base.clone() }.unet_rows();
         let (rd, r2) = (rows(Method::Ddim), rows(Method::V2));
-        println!("| {steps} | {d:.2} | {v1:.2} | {v2:.2} | {:.2}× | {:.2}× | {rd} | {r2} |", d / v1, d / v2);
+        println!(
+            "| {steps} | {d:.2} | {v1:.2} | {v2:.2} | {:.2}× | {:.2}× | {per_round} | {rd} | {r2} |",
+            d / v1,
+            d / v2
+        );
     }
     if backend == Backend::Flex {
         println!("\nWhere the fastest run of each went (s):\n");
