@@ -71,9 +71,10 @@ enum Network {
 }
 
 thread_local! {
-    /// Every network loaded so far, by (backend, manifest entry, SHA-256 of its weights). Networks live as long
-    /// as the page (the sampler borrows them for `'static`), so each is made once per backend:
-    /// an engine made again for a backend (the user switched away and back) starts with them.
+    /// Every network loaded so far, by (backend, manifest entry, SHA-256 of its weights). Networks
+    /// live as long as the page (the sampler borrows them for `'static`), so each is made once
+    /// per backend: an engine made again for a backend (the user switched away and back) finds
+    /// them here. Engines keep no list of their own.
     static LOADED: std::cell::RefCell<HashMap<(String, String, String), Network>> = std::cell::RefCell::new(HashMap::new());
 }
 
@@ -86,7 +87,6 @@ pub struct Engine {
     device: Device,
     backend: String,
     manifest: Manifest,
-    nets: HashMap<String, Network>,
 }
 
 /// Manifest entries a config needs, in load order.
@@ -114,15 +114,7 @@ impl Engine {
             "cpu" => Device::flex(),
             other => return Err(js_err(format!("this module has no {other:?} backend (it has {})", backends()))),
         };
-        let manifest = Manifest::parse(manifest_json).map_err(js_err)?;
-        let nets = LOADED.with(|l| {
-            let l = l.borrow();
-            let known = |(name, e): (&String, &crate::weights::Entry)| {
-                l.get(&(backend.to_string(), name.clone(), e.sha256.clone())).map(|net| (name.clone(), *net))
-            };
-            manifest.entries.iter().filter_map(known).collect()
-        });
-        Ok(Engine { device, backend: backend.into(), manifest, nets })
+        Ok(Engine { device, backend: backend.into(), manifest: Manifest::parse(manifest_json).map_err(js_err)? })
     }
 
     pub fn backend(&self) -> String {
@@ -143,7 +135,7 @@ impl Engine {
     fn missing_of(&self, names: &[&str]) -> Result<String, JsError> {
         let mut out = Vec::new();
         for &name in names {
-            if !self.nets.contains_key(name) {
+            if self.net(name).is_none() {
                 let e = self.manifest.entry(name).map_err(js_err)?;
                 out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
             }
@@ -152,11 +144,9 @@ impl Engine {
     }
 
     /// Check `bytes` against the manifest (SHA-256, architecture) and keep the network.
-    pub fn load(&mut self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
-        let sha = self.manifest.entry(name).map_err(js_err)?.sha256.clone();
-        let key = (self.backend.clone(), name.to_string(), sha);
-        if let Some(net) = LOADED.with(|l| l.borrow().get(&key).copied()) {
-            self.nets.insert(name.into(), net);
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
+        let key = self.key(name).map_err(js_err)?;
+        if LOADED.with(|l| l.borrow().contains_key(&key)) {
             return Ok(());
         }
         // Leaked once per backend and weights (LOADED): the sampler's `'static` borrow.
@@ -169,7 +159,6 @@ impl Engine {
             Network::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
         };
         LOADED.with(|l| l.borrow_mut().insert(key, net));
-        self.nets.insert(name.into(), net);
         Ok(())
     }
 
@@ -177,13 +166,13 @@ impl Engine {
     pub fn start(&self, config_json: &str) -> Result<Run, JsError> {
         let cfg = parse_config(config_json)?;
         let names = needed(&cfg);
-        let unet = match self.nets.get(names[0]) {
-            Some(Network::UNet(u)) => *u,
+        let unet = match self.net(names[0]) {
+            Some(Network::UNet(u)) => u,
             _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),
         };
-        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.nets.get(*n)) {
+        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.net(n)) {
             None => None,
-            Some(Some(Network::Layer(l))) => Some(*l),
+            Some(Some(Network::Layer(l))) => Some(l),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
         let mut weights = std::collections::BTreeMap::new();
@@ -198,7 +187,7 @@ impl Engine {
     /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of JSON
     /// `[{"class": k, "p": probability}, …]`, one per image, its most likely class.
     pub fn classify(&self, rgb: Vec<u8>) -> Result<js_sys::Promise, JsError> {
-        let Some(Network::Classifier(clf)) = self.nets.get(CLASSIFIER) else {
+        let Some(Network::Classifier(clf)) = self.net(CLASSIFIER) else {
             return Err(js_err("the classifier is not loaded"));
         };
         let (clf, device): (&'static Classifier, Device) = (clf, self.device.clone());
@@ -228,7 +217,7 @@ impl Engine {
     /// remaining weights download. The promise holds no borrow of the engine, so weights can
     /// load meanwhile.
     pub fn warm_up(&self, name: &str) -> Result<js_sys::Promise, JsError> {
-        let Some(Network::UNet(u)) = self.nets.get(name) else { return Err(js_err(format!("{name} is not loaded"))) };
+        let Some(Network::UNet(u)) = self.net(name) else { return Err(js_err(format!("{name} is not loaded"))) };
         let (unet, device): (&'static UNet, Device) = (u, self.device.clone());
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
@@ -236,6 +225,19 @@ impl Engine {
             v.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
             Ok(JsValue::UNDEFINED)
         }))
+    }
+}
+
+impl Engine {
+    /// Where the network of manifest entry `name` is kept in [`LOADED`] for this engine.
+    fn key(&self, name: &str) -> Result<(String, String, String), crate::weights::WeightsError> {
+        Ok((self.backend.clone(), name.to_string(), self.manifest.entry(name)?.sha256.clone()))
+    }
+
+    /// The network of manifest entry `name` on this engine's backend, if loaded.
+    fn net(&self, name: &str) -> Option<Network> {
+        let key = self.key(name).ok()?;
+        LOADED.with(|l| l.borrow().get(&key).copied())
     }
 }
 

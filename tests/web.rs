@@ -113,7 +113,7 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
         serde_json::from_str::<Vec<serde_json::Value>>(&e.missing(&run).unwrap()).unwrap().len()
     };
 
-    let mut first = vdiff::web::Engine::new("cpu", &manifest).unwrap();
+    let first = vdiff::web::Engine::new("cpu", &manifest).unwrap();
     assert_eq!(missing(&first), 1);
     first.load("unconditional", UNET).unwrap();
     assert_eq!(missing(&first), 0);
