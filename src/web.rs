@@ -122,7 +122,7 @@ impl Engine {
     }
 
     /// JSON list of the manifest entries `config_json` needs that are not loaded yet, each
-    /// `{"name", "file", "bytes", "sha256"}`.
+    /// `{"name", "file", "bytes", "sha256", "unet"}`.
     pub fn missing(&self, config_json: &str) -> Result<String, JsError> {
         self.missing_of(&needed(&parse_config(config_json)?))
     }
@@ -137,7 +137,11 @@ impl Engine {
         for &name in names {
             if self.net(name).is_none() {
                 let e = self.manifest.entry(name).map_err(js_err)?;
-                out.push(serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256}));
+                // `unet`: worth a warm-up forward (shader compilation) once loaded.
+                let unet = matches!(e.arch, crate::weights::Arch::Unet { .. });
+                out.push(
+                    serde_json::json!({"name": name, "file": e.file, "bytes": e.bytes, "sha256": e.sha256, "unet": unet}),
+                );
             }
         }
         Ok(serde_json::Value::Array(out).to_string())
@@ -173,6 +177,8 @@ impl Engine {
         let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.net(n)) {
             None => None,
             Some(Some(Network::Layer(l))) => Some(l),
+            // Classifier-free guidance: the conditional U-Net steers.
+            Some(Some(Network::UNet(u))) if u.is_conditional() => Some(u),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
         let mut weights = std::collections::BTreeMap::new();

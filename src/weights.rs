@@ -134,7 +134,8 @@ impl Manifest {
         })
     }
 
-    /// Load a steering network (the paper's layer, its residual variant or the guide).
+    /// Load a steering network (the paper's layer, its residual variant, the guide, or the
+    /// conditional U-Net for classifier-free guidance).
     pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
         const WANTED: &str = "steering network";
         match &self.entry(name)?.arch {
@@ -142,6 +143,10 @@ impl Manifest {
                 Arch::Guide { config } => Some(config.init(device)),
                 _ => None,
             })?)),
+            Arch::Unet { config } if !config.conditional => {
+                Err(WeightsError::WrongKind { name: name.into(), is: "U-Net without the class input", wanted: WANTED })
+            }
+            Arch::Unet { .. } => Ok(Steering::UNet(self.load_unet(name, bytes, device)?)),
             _ => Ok(Steering::Layer(self.load_entry(name, bytes, WANTED, |a| match a {
                 Arch::Layer { config } => Some(config.init(device)),
                 _ => None,

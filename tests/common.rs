@@ -4,6 +4,7 @@
 use burn::tensor::{Tensor, TensorData};
 use vdiff::burn;
 use vdiff::sampler::{Denoiser, Steer};
+use vdiff::schedule::{alpha_sigma, log_snr};
 
 /// `v = 0.3·x + 0.01·log_snr (+ 0.05·class when conditional)`.
 pub struct DummyUNet {
@@ -36,6 +37,38 @@ impl Steer for DummyLayer {
     fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
         let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
         v * 0.9 + o
+    }
+}
+
+/// The exact denoiser of Gaussian data, every pixel `N(mean, std²)`: x̂₀ is the posterior mean
+/// `mean + α·std²·(x − α·mean)/(α²·std² + σ²)`, returned as the velocity `(α·x − x̂₀)/σ`.
+pub struct GaussianData {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl GaussianData {
+    /// The probability-flow ODE's exact map of a state at `t_from` to `t_to`: the standardised
+    /// deviation from the mean is preserved.
+    pub fn flow(&self, x: Tensor<4>, t_from: f64, t_to: f64) -> Tensor<4> {
+        let spread = |t: f64| {
+            let (a, s) = alpha_sigma(log_snr(t));
+            (a, (a * a * self.std * self.std + s * s).sqrt())
+        };
+        let ((a0, r0), (a1, r1)) = (spread(t_from), spread(t_to));
+        (x - a0 * self.mean) * (r1 / r0) + a1 * self.mean
+    }
+}
+
+impl Denoiser for GaussianData {
+    fn velocity(&self, x: Tensor<4>, log_snr: f64, _: &[usize]) -> Tensor<4> {
+        let (a, s) = alpha_sigma(log_snr);
+        let var = self.std * self.std;
+        let pred = (x.clone() - a * self.mean) * (a * var / (a * a * var + s * s)) + self.mean;
+        (x * a - pred) / s
+    }
+    fn is_conditional(&self) -> bool {
+        false
     }
 }
 

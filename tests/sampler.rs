@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{checksum, to_vec, DummyLayer, DummyUNet};
+use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
     fan_factors, sample, v2_rows_per_step, v2_unet_rows, LayerKind, Method, ModelKind, Nets, SampleConfig, SampleError,
-    Sampling,
+    Sampling, Solver,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
@@ -214,9 +214,14 @@ fn share_link_round_trips_the_config() {
         layer: LayerKind::Paper,
         steer_until: Some(2),
         strength: Some(1.5),
+        fade: None,
+        solver: Solver::DpmPp2m,
+        fan_eta: Some(0.75),
     };
     let link = c.to_fragment();
     assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
+    let faded = SampleConfig { steer_until: None, fade: Some(2.5), layer: LayerKind::Conditional, ..c };
+    assert_eq!(SampleConfig::from_fragment(&faded.to_fragment()).unwrap(), faded);
     assert!(SampleConfig::from_fragment("sampler=v9").is_err());
     assert!(SampleConfig::from_fragment("n=ten").is_err());
 }
@@ -271,4 +276,154 @@ fn steering_settings_out_of_range_are_errors() {
     assert_eq!(SampleConfig { layer: LayerKind::Guide, ..v1 }.strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("strength=lots").is_err());
+}
+
+/// A link written before the fade, the solver and fan-eta existed still means what it meant:
+/// the paper's step rule, DDIM, and v2's fan-out steps at the run's eta.
+#[test]
+fn old_links_keep_their_meaning() {
+    let old =
+        "model=unconditional&sampler=v2&n=20&classes=0,1,2,3,4,5,6,7,8,9&steps=5&eta=0&seed=3&w=0.01&layer=layer-guide";
+    let c = SampleConfig::from_fragment(old).unwrap();
+    assert_eq!((c.fade, c.solver, c.fan_eta, c.steer_until, c.strength), (None, Solver::Ddim, None, None, None));
+    assert_eq!(c.strength(), vdiff::sampler::GUIDE_STRENGTH);
+    assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
+    assert_eq!(c.to_fragment(), old, "nothing added to an old link");
+    assert!(SampleConfig::from_fragment("solver=rk4").is_err());
+    assert!(SampleConfig::from_fragment("fade=x").is_err());
+    assert!(SampleConfig::from_fragment("fan_eta=").is_err());
+}
+
+/// The fade schedule: the peak strength while the image is noise, falling monotonically toward
+/// zero; fade 0 is constant (plain classifier-free guidance); ddim is never steered.
+#[test]
+fn fade_schedule_follows_its_definition() {
+    let c = SampleConfig { fade: Some(2.0), strength: Some(4.0), ..cfg(Method::V1, ModelKind::Unconditional, 20, 20) };
+    c.validate().unwrap();
+    let s: Vec<f64> = (0..20).map(|i| c.strength_at(i)).collect();
+    assert!((s[0] - 4.0).abs() < 1e-3, "{s:?}");
+    assert!(s.windows(2).all(|w| w[1] < w[0]), "{s:?}");
+    assert!(s[19] < 0.05 * 4.0, "{s:?}");
+    for (i, &si) in s.iter().enumerate() {
+        let t = 1.0 - i as f64 / 20.0;
+        let want = 4.0 * vdiff::schedule::sigmoid(-vdiff::schedule::log_snr(t)).powi(2);
+        assert!((si - want).abs() < 1e-12);
+    }
+    let flat = SampleConfig { fade: Some(0.0), ..c.clone() };
+    assert!((0..20).all(|i| flat.strength_at(i) == 4.0));
+    assert!((0..20).all(|i| SampleConfig { sampler: Method::Ddim, ..c.clone() }.strength_at(i) == 0.0));
+    // Its own default strength; the fade and the paper's cut-off exclude each other.
+    let guide = SampleConfig { layer: LayerKind::Guide, strength: None, ..c.clone() };
+    assert_eq!(guide.strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
+    let both = SampleConfig { steer_until: Some(3), ..c.clone() };
+    assert_eq!(both.validate(), Err(SampleError::FadeAndSteerUntil));
+    for p in [-1.0, 8.5, f64::NAN] {
+        assert!(matches!(SampleConfig { fade: Some(p), ..c.clone() }.validate(), Err(SampleError::BadFade(_))));
+    }
+    // A faded run differs from the paper's rule and from no steering.
+    assert_ne!(run(&c).0, run(&SampleConfig { fade: None, ..c.clone() }).0);
+    assert_ne!(run(&c).0, run(&SampleConfig { strength: Some(0.0), ..c.clone() }).0);
+}
+
+/// Classifier-free guidance steers with the conditional U-Net: each steered row costs a U-Net
+/// row, and the plan the page draws is what a run counts.
+#[test]
+fn conditional_steering_counts_its_unet_rows() {
+    let v1 = SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V1, ModelKind::Unconditional, 20, 4) };
+    // The paper's rule steers steps 0, 1, 2 of 4.
+    assert_eq!(v1.unet_rows_per_step(), vec![40, 40, 40, 20]);
+    assert_eq!(run(&v1).1, 140);
+    let faded = SampleConfig { fade: Some(1.0), ..v1.clone() };
+    assert_eq!(run(&faded).1, 160);
+    for c in [
+        SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) },
+        SampleConfig {
+            layer: LayerKind::Conditional,
+            fade: Some(1.0),
+            ..cfg(Method::V2, ModelKind::Unconditional, 40, 6)
+        },
+    ] {
+        let device = Device::flex();
+        let mut seen = Vec::new();
+        let mut before = 0;
+        sample(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device, |info| {
+            seen.push(info.unet_rows - before);
+            before = info.unet_rows;
+        })
+        .unwrap();
+        assert_eq!(seen, c.unet_rows_per_step(), "{c:?}");
+    }
+    // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
+    let v2 = SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) };
+    assert_eq!(v2.unet_rows_per_step(), vec![11, 50, 100, 100, 100]);
+}
+
+/// DPM-Solver++(2M) without history is DDIM: at two steps (one update, then x̂₀) both solvers
+/// give the same images, for eta 0 and 1, for every sampler.
+#[test]
+fn dpm_solver_first_step_is_ddim() {
+    for eta in [0.0, 1.0] {
+        for (sampler, model) in [
+            (Method::Ddim, ModelKind::Conditional),
+            (Method::V1, ModelKind::Unconditional),
+            (Method::V2, ModelKind::Unconditional),
+        ] {
+            let ddim = SampleConfig { eta, ..cfg(sampler, model, 10, 2) };
+            let dpm = SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() };
+            let (a, b) = (run(&ddim).0, run(&dpm).0);
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "{sampler:?} eta {eta}: {worst}");
+        }
+    }
+    // With history it is another method.
+    let ddim = cfg(Method::V2, ModelKind::Unconditional, 20, 4);
+    assert_ne!(run(&ddim).0, run(&SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() }).0);
+}
+
+/// On Gaussian data the probability-flow ODE is solved exactly by a known map, so each
+/// solver's error after the same steps can be measured: the second-order one is far closer.
+#[test]
+fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
+    let data = GaussianData { mean: 0.2, std: 0.5 };
+    let device = Device::flex();
+    let x1 = vdiff::noise::Noise::new(5).normal_tensor([4, 3, 32, 32], &device);
+    let (steps, check) = (10, 7); // after step 7 the state is at t = 0.2
+    let t = 1.0 - (check + 1) as f64 / steps as f64;
+    let exact = to_vec(data.flow(x1.clone(), 1.0, t));
+    let err = |solver| {
+        let c = SampleConfig { solver, eta: 0.0, ..cfg(Method::Ddim, ModelKind::Unconditional, 4, steps) };
+        let mut s = Sampling::with_initial_noise(&c, Nets { unet: &data, layer: None }, &device, x1.clone()).unwrap();
+        for _ in 0..check {
+            s.step();
+        }
+        let x = to_vec(s.step().unwrap().x.clone());
+        (x.iter().zip(&exact).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+    };
+    let (ddim, dpm) = (err(Solver::Ddim), err(Solver::DpmPp2m));
+    assert!(dpm < ddim / 3.0, "rms error ddim {ddim:.2e}, dpm-solver++(2M) {dpm:.2e}");
+}
+
+/// v2 with eta = 0 gives the copies of a row fresh noise at its fan-out steps when fan-eta
+/// is 1, so a class's images are no longer near-copies of each other.
+#[test]
+fn fan_eta_parts_v2s_copies() {
+    let det = SampleConfig { eta: 0.0, ..cfg(Method::V2, ModelKind::Unconditional, 40, 6) };
+    let parted = SampleConfig { fan_eta: Some(1.0), ..det.clone() };
+    // N/k = 4 = [2, 2]: steps 1 and 2 fan out.
+    assert_eq!((0..6).map(|i| parted.eta_at(i)).collect::<Vec<_>>(), [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+    let spread = |c: &SampleConfig| {
+        let v = run(c).0;
+        let img = |i: usize| &v[i * 3072..(i + 1) * 3072];
+        // Images 0–3 are the airplanes.
+        let mut d = 0.0;
+        for i in 0..4 {
+            for j in i + 1..4 {
+                d += img(i).iter().zip(img(j)).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+            }
+        }
+        d / 6.0
+    };
+    let (copies, apart) = (spread(&det), spread(&parted));
+    assert!(apart > 10.0 * copies, "within-class distance {copies:.3} → {apart:.3}");
+    assert!(SampleConfig { fan_eta: Some(1.5), ..det }.validate().is_err());
 }

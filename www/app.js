@@ -8,21 +8,29 @@ let wasm, manifest, engineKey = "", busy = false;
 function showError(msg) { $("error").textContent = msg || ""; }
 function status(msg) { $("backend-status").textContent = msg; }
 
+// An optional number field: "" ↔ null.
+const optional = (id) => ($(id).value === "" ? null : +$(id).value);
+const showOptional = (id, v) => ($(id).value = v === null || v === undefined ? "" : v);
+
 function readForm() {
   const [model, sampler] = $("method").value.split("/");
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
-  const until = $("steer-until").value, strength = $("strength").value;
+  // The fade and fan-eta mean something only where they act, so other links do not carry them.
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
-           eta: +$("eta").value, seed: +$("seed").value, w: 0.01, layer: $("layer").value,
-           strength: strength === "" ? null : +strength, steer_until: until === "" ? null : +until };
+           eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, layer: $("layer").value,
+           strength: optional("strength"), steer_until: optional("steer-until"),
+           fade: sampler === "ddim" ? null : optional("fade"), solver: $("solver").value,
+           fan_eta: sampler === "v2" ? optional("fan-eta") : null };
 }
 
 function writeForm(c) {
   $("method").value = `${entries(c)[0]}/${c.sampler}`;
   document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(+i.value)));
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
-  $("layer").value = c.layer; $("strength").value = c.strength === null ? "" : c.strength;
-  $("steer-until").value = c.steer_until === null ? "" : c.steer_until;
+  $("w").value = c.w; $("layer").value = c.layer; $("solver").value = c.solver;
+  showOptional("strength", c.strength); showOptional("steer-until", c.steer_until);
+  // A link without them was made before they existed: the paper's rule, eta at the fan-out.
+  showOptional("fade", c.fade); showOptional("fan-eta", c.fan_eta);
 }
 
 // Checks a config in Rust; returns the error text or "".

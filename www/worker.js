@@ -135,15 +135,15 @@ async function ensureWeights(id, config) {
 }
 
 async function loadMissing(id, missing) {
-  for (const [k, e] of missing.entries()) {
+  for (const e of missing) {
     const [bytes, cache, key] = await fetchWeights(e, (got, total) => post({ id, type: "progress",
       download: { name: e.name, fraction: got / total, text: `downloading ${e.name} weights: ${(got / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB` } }));
     try { engine.load(e.name, bytes); } catch (err) {
       if (cache) await cache.delete(key);
       throw new Error(`weights ${e.file}: ${err.message}`);
     }
-    // Compile the shaders while the next file downloads.
-    if (k === 0 && e.name.startsWith("unet")) engine.warm_up(e.name).catch(() => {});
+    // Compile the shaders while the next file downloads (Rust says which entries are U-Nets).
+    if (e.unet) engine.warm_up(e.name).catch(() => {});
   }
 }
 

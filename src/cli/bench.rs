@@ -107,8 +107,13 @@ fn min_time(reps: usize, mut f: impl FnMut(usize)) -> f64 {
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.reps >= 1, "--reps must be at least 1");
     let (device, backend) = super::open_device(a.device)?;
-    let base =
-        a.steering.apply(SampleConfig { model: ModelKind::Unconditional, n: a.n, eta: 1.0, ..Default::default() });
+    let base = a.steering.apply(SampleConfig {
+        model: ModelKind::Unconditional,
+        sampler: Method::V1,
+        n: a.n,
+        eta: 1.0,
+        ..Default::default()
+    });
     // Every setting is checked before anything runs: a bad N or step count is an error, not a
     // panic halfway through.
     for &steps in &a.steps {

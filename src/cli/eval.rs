@@ -11,8 +11,8 @@ use clap::Args;
 use vdiff::device::Backend;
 use vdiff::eval::classifier::{Classifier, ClassifierConfig};
 use vdiff::eval::inception::{load_inception, InceptionV3};
-use vdiff::eval::metrics::{frechet_distance, inception_score, softmax_rows};
-use vdiff::sampler::{sample, LayerKind, Method, ModelKind, Nets, SampleConfig, Steer, Teacher, CLASS_NAMES};
+use vdiff::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
+use vdiff::sampler::{sample, LayerKind, Method, ModelKind, Nets, SampleConfig, CLASS_NAMES};
 use vdiff::train::data::Cifar;
 use vdiff::weights::{write_atomic, Manifest};
 
@@ -22,8 +22,9 @@ use super::sample::SteerArgs;
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Networks: conditional, unconditional (ddim), v1, v2 (steered by --layer); a suffix picks
-    /// the steering: v1-layer, v1-layer-residual, v1-layer-guide, v1-teacher (the conditional
-    /// U-Net steers: the ceiling of any layer imitating it), the same for v2.
+    /// the steering: v1-layer, v1-layer-residual, v1-layer-guide, v1-conditional (the
+    /// conditional U-Net steers: classifier-free guidance, the ceiling of any layer imitating
+    /// it; `-teacher` is its old name), the same for v2.
     #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
     pub methods: Vec<String>,
     /// Image counts N.
@@ -65,30 +66,27 @@ struct MethodSpec {
     model: ModelKind,
     sampler: Method,
     layer: LayerKind,
-    teacher: bool,
 }
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
-/// `-layer`, `-layer-residual`, `-layer-guide`, or `-teacher` (the conditional U-Net).
+/// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
 fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer, teacher: false };
+    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer };
     if let Some(model) = ModelKind::from_name(method) {
         return Ok(ddim(model));
     }
     let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
     let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);
-    let steer = match suffix {
-        "" => Some((default_layer, false)),
-        "teacher" => Some((default_layer, true)),
-        s => LayerKind::from_name(s).map(|l| (l, false)),
+    let layer = match suffix {
+        "" => Some(default_layer),
+        "teacher" => Some(LayerKind::Conditional),
+        s => LayerKind::from_name(s),
     };
-    match (sampler, steer) {
-        (Some(sampler), Some((layer, teacher))) => {
-            Ok(MethodSpec { model: ModelKind::Unconditional, sampler, layer, teacher })
-        }
+    match (sampler, layer) {
+        (Some(sampler), Some(layer)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, layer }),
         _ => anyhow::bail!(
             "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
-             -layer, -layer-residual, -layer-guide or -teacher"
+             -layer, -layer-residual, -layer-guide or -conditional"
         ),
     }
 }
@@ -147,6 +145,9 @@ struct RunScore {
     acc: Option<f64>,
     per_class: Vec<f64>,
     frechet: f64,
+    /// Mean distance between two images of the same requested class, in the classifier's
+    /// features ([`mean_pairwise_distance`]).
+    diversity: f64,
     wall_s: f64,
     unet_rows: usize,
     is_v3: Option<f64>,
@@ -186,6 +187,7 @@ impl Judge {
             acc: cfg.has_classes().then(|| hits(&mut (0..n))),
             per_class,
             frechet: frechet_distance(&sc.feats, &self.reference),
+            diversity: mean_pairwise_distance(&sc.feats, &want),
             wall_s,
             unet_rows: out.unet_rows,
             is_v3,
@@ -212,8 +214,9 @@ struct Report {
 
 impl Report {
     fn new(a: &EvalArgs) -> Self {
-        let mut csv =
-            String::from("method,n,steps,seed,is,class_acc,frechet,wall_s,unet_rows,is_inception_v3,steering");
+        let mut csv = String::from(
+            "method,n,steps,seed,is,class_acc,frechet,diversity,wall_s,unet_rows,is_inception_v3,steering,solver,eta",
+        );
         for c in CLASS_NAMES {
             csv += &format!(",acc_{c}");
         }
@@ -225,12 +228,22 @@ impl Report {
         let v3 = a.inception.is_some();
         let mut md = format!(
             "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
-             (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}.\n\n",
-            a.seeds, a.eta
+             (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}; solver {}; \
+             v1/v2 steered by {} ({}). Diversity: the mean feature distance between two images of \
+             one requested class.\n\n",
+            a.seeds,
+            a.eta,
+            a.steering.solver.name(),
+            a.steering.layer.name(),
+            match (a.steering.steer_until, a.steering.paper_rule) {
+                (Some(k), _) => format!("the paper's step rule, steps i < {k}"),
+                (None, true) => "the paper's step rule, i ≤ steps/2".into(),
+                (None, false) => format!("strength faded with the noise, fade {}", a.steering.fade),
+            }
         );
-        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | class acc. (real) | Fréchet (gen) | Fréchet (real) | wall s | U-Net rows |";
+        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | class acc. (real) | Fréchet (gen) | Fréchet (real) | diversity | wall s | U-Net rows |";
         md += if v3 { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
-        md += "|---|---|---|---|---|---|---|---|---|---|---|";
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|";
         md += if v3 { "---|---|\n" } else { "\n" };
         let mut per_class = String::from("\nClass accuracy per class (mean over seeds):\n\n| network, N, steps |");
         for c in CLASS_NAMES {
@@ -244,20 +257,25 @@ impl Report {
         let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
         // What steered the run: the network and the strength (empty for ddim).
         let steering = match cfg.entries().1 {
-            Some(_) if method.ends_with("-teacher") => format!("teacher x{}", cfg.strength()),
-            Some(layer) => format!("{layer} x{}", cfg.strength()),
+            Some(layer) => match cfg.fade {
+                Some(p) => format!("{layer} x{} fade {p}", cfg.strength()),
+                None => format!("{layer} x{} until {}", cfg.strength(), cfg.steer_until()),
+            },
             None => String::new(),
         };
         self.csv += &format!(
-            "{method},{},{},{},{:.4},{acc},{:.4},{:.3},{},{},{steering}",
+            "{method},{},{},{},{:.4},{acc},{:.4},{:.4},{:.3},{},{},{steering},{},{}",
             cfg.n,
             cfg.steps,
             cfg.seed,
             r.is,
             r.frechet,
+            r.diversity,
             r.wall_s,
             r.unet_rows,
-            r.is_v3.map_or(String::new(), |v| format!("{v:.4}"))
+            r.is_v3.map_or(String::new(), |v| format!("{v:.4}")),
+            cfg.solver.name(),
+            cfg.eta
         );
         for p in &r.per_class {
             self.csv += &format!(",{p:.3}");
@@ -270,6 +288,7 @@ impl Report {
         let ((rim, ris), (rfm, rfs), (r3m, r3s), (ram, _)) = *real;
         let (im, isd) = stat(&|r| r.is);
         let (fm, fsd) = stat(&|r| r.frechet);
+        let (dm, dsd) = stat(&|r| r.diversity);
         let acc = match runs[0].acc {
             Some(_) => format!("{:.1}%", 100.0 * stat(&|r| r.acc.unwrap_or(0.0)).0),
             None => "— (no class)".into(),
@@ -277,7 +296,7 @@ impl Report {
         let real_acc = format!("{:.1}%", 100.0 * ram);
         let (n, steps) = (cfg.n, cfg.steps);
         self.md += &format!(
-            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {real_acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {:.2} | {} |",
+            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {real_acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {dm:.3} ± {dsd:.3} | {:.2} | {} |",
             stat(&|r| r.wall_s).0,
             runs[0].unet_rows
         );
@@ -345,16 +364,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             ..a.steering.apply(SampleConfig { model: spec.model, sampler: spec.sampler, ..Default::default() })
         };
         let loaded = nets::load(&a.nets, &probe, &device)?;
-        // The ceiling row: the conditional U-Net itself steers (nets::Teacher).
-        let teacher = match spec.teacher {
-            true => Some(nets::load(&a.nets, &SampleConfig::default(), &device)?),
-            false => None,
-        };
-        let teacher = teacher.as_ref().map(|t| Teacher(&t.unet));
-        let run_nets = match &teacher {
-            Some(t) => Nets { unet: &loaded.unet, layer: Some(t as &dyn Steer) },
-            None => loaded.nets(),
-        };
+        let run_nets = loaded.nets();
         for &n in &a.n {
             for &steps in &a.steps {
                 let mut runs = Vec::new();

@@ -57,15 +57,17 @@ pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Resu
         anyhow::ensure!(args.width > 0 && (2..=4).contains(&args.levels), "--width must be > 0 and --levels 2..=4");
         device.seed(args.init_seed);
         sha256.insert(unet_name.to_string(), "random-init".to_string());
+        let unet = ucfg.init(device);
         let layer = layer_name.map(|l| {
             sha256.insert(l.to_string(), "random-init".to_string());
             match cfg.layer {
                 LayerKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
                 LayerKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
                 LayerKind::Guide => Steering::Guide(GuideNetConfig::new().init(device)),
+                LayerKind::Conditional => Steering::UNet(ucfg.clone().with_conditional(true).init(device)),
             }
         });
-        return Ok(Loaded { unet: ucfg.init(device), layer, sha256 });
+        return Ok(Loaded { unet, layer, sha256 });
     }
     let dir = &args.weights;
     let manifest = Manifest::read(dir).with_context(|| {

@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
-use vdiff::sampler::{parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::sampler::{
+    parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES, DEFAULT_FADE,
+};
 use vdiff::weights::write_atomic;
 
 use super::nets::{self, NetArgs};
@@ -62,25 +64,51 @@ pub struct SampleArgs {
     pub from_png: Option<PathBuf>,
 }
 
-/// How v1/v2 steer: one set of flags for `sample`, `eval` and `bench`.
+/// How v1/v2 steer and how every sampler steps: one set of flags for `sample`, `eval` and
+/// `bench`.
 #[derive(Args, Debug, Clone)]
 pub struct SteerArgs {
     /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
-    /// (the paper's additional layer) or layer-residual (v + layer(v)).
+    /// (the paper's additional layer), layer-residual (v + layer(v)) or conditional (the
+    /// conditional U-Net: classifier-free guidance, a second U-Net row per steered row).
     #[arg(long, value_enum, default_value_t = LayerKind::default())]
     pub layer: LayerKind,
-    /// Steer steps i < K (default: the paper's i ≤ steps/2, K = steps/2 + 1); 0 steers none.
-    #[arg(long, value_name = "K")]
+    /// The paper's step rule instead of the fade: steer steps i < K at full strength (the
+    /// paper: K = steps/2 + 1); 0 steers none.
+    #[arg(long, value_name = "K", conflicts_with = "fade")]
     pub steer_until: Option<usize>,
+    /// The paper's step rule with its own K = steps/2 + 1.
+    #[arg(long, conflicts_with_all = ["fade", "steer_until"])]
+    pub paper_rule: bool,
+    /// Fade of the strength with the noise: s·sigmoid(−log-SNR)^P at every step — the full
+    /// strength while the image is noise, falling to zero as it clears; 0 keeps it constant.
+    #[arg(long, value_name = "P", default_value_t = DEFAULT_FADE)]
+    pub fade: f64,
     /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
-    /// (≤ 8). Default: the layer's measured best (the guide: 5; the paper's layers: 1).
+    /// (≤ 8); the peak of the fade. Default: the network's measured best for the schedule.
     #[arg(long)]
     pub strength: Option<f64>,
+    /// Update rule: ddim, or dpmpp-2m (DPM-Solver++(2M), second order; with eta > 0 its SDE form).
+    #[arg(long, value_enum, default_value_t = Solver::default())]
+    pub solver: Solver,
+    /// v2: eta of the factor fan-out steps, where copies of a row part (fresh noise there keeps
+    /// them apart when eta is 0).
+    #[arg(long, default_value_t = 1.0)]
+    pub fan_eta: f64,
 }
 
 impl SteerArgs {
     pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
-        SampleConfig { layer: self.layer, steer_until: self.steer_until, strength: self.strength, ..cfg }
+        let paper = self.paper_rule || self.steer_until.is_some();
+        SampleConfig {
+            layer: self.layer,
+            steer_until: self.steer_until,
+            strength: self.strength,
+            fade: (!paper && cfg.sampler != Method::Ddim).then_some(self.fade),
+            solver: self.solver,
+            fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
+            ..cfg
+        }
     }
 }
 

@@ -266,6 +266,10 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             train_network(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
+            anyhow::ensure!(
+                a.layer != LayerKind::Conditional,
+                "the conditional U-Net is trained with `train unet --conditional`, not as an add-net"
+            );
             let dev = device(&a.common.device)?;
             let manifest =
                 Manifest::read(&a.unet).with_context(|| format!("frozen U-Net weights in {}", a.unet.display()))?;
@@ -290,7 +294,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
                     train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
                 }
-                LayerKind::Paper | LayerKind::Residual => {
+                LayerKind::Paper | LayerKind::Residual | LayerKind::Conditional => {
                     let config = ClassLayerConfig::new().with_residual(a.layer == LayerKind::Residual);
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
                     train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)

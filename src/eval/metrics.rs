@@ -13,6 +13,29 @@ pub fn inception_score(probs: &[Vec<f64>]) -> f64 {
     kl.exp()
 }
 
+/// Within-group diversity: the mean Euclidean distance between two feature rows of the same
+/// group, averaged over the groups with at least two rows. Near-copies score near zero.
+pub fn mean_pairwise_distance(feats: &[Vec<f64>], groups: &[usize]) -> f64 {
+    let mut by_group = std::collections::BTreeMap::<usize, Vec<&Vec<f64>>>::new();
+    for (f, &g) in feats.iter().zip(groups) {
+        by_group.entry(g).or_default().push(f);
+    }
+    let means: Vec<f64> = by_group
+        .values()
+        .filter(|rows| rows.len() >= 2)
+        .map(|rows| {
+            let mut sum = 0.0;
+            for (i, a) in rows.iter().enumerate() {
+                for b in &rows[i + 1..] {
+                    sum += a.iter().zip(b.iter()).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+                }
+            }
+            sum / (rows.len() * (rows.len() - 1) / 2) as f64
+        })
+        .collect();
+    means.iter().sum::<f64>() / means.len().max(1) as f64
+}
+
 /// Mean and covariance (divided by n − 1) of feature rows.
 #[allow(clippy::needless_range_loop)] // index loops read as the formulas do
 pub fn mean_cov(x: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::v2::{fan_factors, v2_rows_per_step};
 use crate::model::NUM_CLASSES;
+use crate::schedule::{log_snr, step_times};
 
 /// CIFAR-10 class names in label order.
 pub const CLASS_NAMES: [&str; NUM_CLASSES] =
@@ -54,18 +55,30 @@ pub enum LayerKind {
     #[serde(rename = "layer-guide")]
     #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer-guide"))]
     Guide,
+    /// The conditional U-Net itself: `v_u + s·(v_c − v_u)`, classifier-free guidance (Ho &
+    /// Salimans 2022). Costs a second U-Net row per steered row, which the row counts include.
+    #[serde(rename = "conditional")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "conditional"))]
+    Conditional,
 }
 
 impl LayerKind {
-    pub const ALL: [LayerKind; 3] = [LayerKind::Paper, LayerKind::Residual, LayerKind::Guide];
+    pub const ALL: [LayerKind; 4] = [LayerKind::Paper, LayerKind::Residual, LayerKind::Guide, LayerKind::Conditional];
 
-    /// The manifest entry (and share-link value): `layer`, `layer-residual`, `layer-guide`.
+    /// The manifest entry (and share-link value): `layer`, `layer-residual`, `layer-guide`,
+    /// `conditional`.
     pub fn name(self) -> &'static str {
         match self {
             LayerKind::Paper => "layer",
             LayerKind::Residual => "layer-residual",
             LayerKind::Guide => "layer-guide",
+            LayerKind::Conditional => ModelKind::Conditional.name(),
         }
+    }
+
+    /// Whether steering evaluates a U-Net (classifier-free guidance): its rows count as U-Net rows.
+    pub fn is_unet(self) -> bool {
+        self == LayerKind::Conditional
     }
 
     /// The inverse of [`name`](Self::name).
@@ -79,13 +92,68 @@ impl LayerKind {
     pub fn default_strength(self) -> f64 {
         match self {
             LayerKind::Paper | LayerKind::Residual => 1.0,
-            LayerKind::Guide => GUIDE_STRENGTH,
+            LayerKind::Guide | LayerKind::Conditional => GUIDE_STRENGTH,
+        }
+    }
+
+    /// The strength used when none is given under the fade schedule ([`faded_strength`]; measured best there).
+    pub fn default_faded_strength(self) -> f64 {
+        match self {
+            LayerKind::Paper | LayerKind::Residual => 1.0,
+            LayerKind::Guide => GUIDE_FADED_STRENGTH,
+            LayerKind::Conditional => CFG_FADED_STRENGTH,
         }
     }
 }
 
-/// The guide's default strength (see [`LayerKind::default_strength`]).
+/// The guide's default strength under the paper's step rule (see [`LayerKind::default_strength`]).
 pub const GUIDE_STRENGTH: f64 = 5.0;
+/// The guide's default peak strength under the fade schedule.
+pub const GUIDE_FADED_STRENGTH: f64 = 5.0;
+/// Classifier-free guidance's default peak scale under the fade schedule.
+pub const CFG_FADED_STRENGTH: f64 = 3.0;
+/// The fade exponent the CLI and the page use when none is given.
+pub const DEFAULT_FADE: f64 = 1.0;
+
+/// The numerical method that turns a velocity into the next state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+pub enum Solver {
+    /// DDIM (Song et al. 2021), first order; `eta` sets its fresh noise.
+    #[default]
+    #[serde(rename = "ddim")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "ddim"))]
+    Ddim,
+    /// DPM-Solver++(2M) (Lu et al. 2022), second order from the previous step's x̂₀; with eta > 0
+    /// its SDE form.
+    #[serde(rename = "dpmpp-2m")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "dpmpp-2m"))]
+    DpmPp2m,
+}
+
+impl Solver {
+    pub const ALL: [Solver; 2] = [Solver::Ddim, Solver::DpmPp2m];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::Ddim => "ddim",
+            Solver::DpmPp2m => "dpmpp-2m",
+        }
+    }
+
+    /// The inverse of [`name`](Self::name).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// The steering strength at log-SNR λ under the fade schedule: `S·sigmoid(−λ)^p` — the peak
+/// `S` while the image is all noise (σ² = sigmoid(−λ) → 1), falling to zero as the noise
+/// clears; `p` (the fade) sets how early: 0 keeps `S` throughout (plain classifier-free
+/// guidance), larger `p` lets go sooner.
+pub fn faded_strength(peak: f64, fade: f64, log_snr: f64) -> f64 {
+    peak * crate::schedule::sigmoid(-log_snr).powf(fade)
+}
 
 impl ModelKind {
     const ALL: [ModelKind; 2] = [ModelKind::Conditional, ModelKind::Unconditional];
@@ -157,10 +225,23 @@ pub struct SampleConfig {
     /// measured default ([`LayerKind::default_strength`]).
     #[serde(default)]
     pub strength: Option<f64>,
+    /// The fade schedule of the strength: `strength·sigmoid(−λ)^fade` at every step
+    /// ([`faded_strength`]) instead of the step cut-off `steer_until`. `None`: the paper's rule.
+    #[serde(default)]
+    pub fade: Option<f64>,
+    /// The update rule.
+    #[serde(default)]
+    pub solver: Solver,
+    /// v2: eta of the factor fan-out steps, where the copies of a row part; `None`: `eta`. At 1
+    /// the copies get fresh noise even when `eta` is 0, so they do not come out as near-copies.
+    #[serde(default)]
+    pub fan_eta: Option<f64>,
 }
 
 /// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
 pub const MAX_STRENGTH: f64 = 8.0;
+/// Largest fade exponent accepted (at 8 the strength is 1/256 of its peak by λ = 0).
+pub const MAX_FADE: f64 = 8.0;
 
 impl Default for SampleConfig {
     fn default() -> Self {
@@ -176,6 +257,9 @@ impl Default for SampleConfig {
             layer: LayerKind::default(),
             steer_until: None,
             strength: None,
+            fade: None,
+            solver: Solver::Ddim,
+            fan_eta: None,
         }
     }
 }
@@ -206,6 +290,12 @@ pub enum SampleError {
     BadStrength(f64),
     #[error("steer-until must be between 0 and the step count {steps}, got {got}")]
     BadSteerUntil { got: usize, steps: usize },
+    #[error("fade must be between 0 and {MAX_FADE}, got {0}")]
+    BadFade(f64),
+    #[error("steer-until (the paper's step rule) and fade (the noise-level schedule) exclude each other")]
+    FadeAndSteerUntil,
+    #[error("fan-eta must be between 0 and 1, got {0}")]
+    BadFanEta(f64),
     #[error("{0} needs the additional layer, but none was loaded")]
     NoLayer(&'static str),
     #[error("the {wanted} U-Net was asked for, but the loaded one is {got}")]
@@ -242,6 +332,17 @@ impl SampleConfig {
         }
         if let Some(k) = self.steer_until.filter(|&k| k > self.steps) {
             return Err(SampleError::BadSteerUntil { got: k, steps: self.steps });
+        }
+        if let Some(p) = self.fade {
+            if !(0.0..=MAX_FADE).contains(&p) {
+                return Err(SampleError::BadFade(p));
+            }
+            if self.steer_until.is_some() {
+                return Err(SampleError::FadeAndSteerUntil);
+            }
+        }
+        if let Some(e) = self.fan_eta.filter(|e| !(0.0..=1.0).contains(e)) {
+            return Err(SampleError::BadFanEta(e));
         }
         let mut seen = [false; NUM_CLASSES];
         for &c in &self.classes {
@@ -288,14 +389,41 @@ impl SampleConfig {
         self.steer_until.unwrap_or(self.steps / 2 + 1)
     }
 
-    /// Whether v1/v2 steer at step `i` — the one steering rule of both samplers.
+    /// Whether v1/v2 steer at step `i`.
     pub fn steers(&self, i: usize) -> bool {
-        self.sampler != Method::Ddim && i < self.steer_until() && self.strength() != 0.0
+        self.strength_at(i) != 0.0
     }
 
-    /// The steering strength in effect: the given one, else the layer's default.
+    /// The steering strength at step `i` — the one steering rule of v1 and v2: under the fade
+    /// schedule [`faded_strength`] at the step's log-SNR, else the paper's cut-off (full
+    /// strength for `i < steer_until`, none after). 0 for ddim.
+    pub fn strength_at(&self, i: usize) -> f64 {
+        if self.sampler == Method::Ddim || i >= self.steps {
+            return 0.0;
+        }
+        match self.fade {
+            Some(p) => faded_strength(self.strength(), p, log_snr(step_times(self.steps)[i])),
+            None if i < self.steer_until() => self.strength(),
+            None => 0.0,
+        }
+    }
+
+    /// The (peak) steering strength in effect: the given one, else the layer's default for the
+    /// schedule in use.
     pub fn strength(&self) -> f64 {
-        self.strength.unwrap_or(self.layer.default_strength())
+        self.strength.unwrap_or(match self.fade {
+            Some(_) => self.layer.default_faded_strength(),
+            None => self.layer.default_strength(),
+        })
+    }
+
+    /// Eta at step `i`: `fan_eta` at v2's factor fan-out steps, `eta` elsewhere.
+    pub fn eta_at(&self, i: usize) -> f64 {
+        let fans = if self.sampler == Method::V2 { fan_factors(self.n / self.classes.len()).len() } else { 0 };
+        match self.fan_eta {
+            Some(e) if (1..=fans).contains(&i) => e,
+            _ => self.eta,
+        }
     }
 
     /// Whether the images are steered to classes (everything but unconditional ddim).
@@ -326,7 +454,8 @@ impl SampleConfig {
 
     /// The share-link form, e.g.
     /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&layer=layer-guide`
-    /// plus `&strength=S` and `&steer_until=K` when set (the page puts it in the URL fragment).
+    /// plus `&strength=S`, `&steer_until=K`, `&fade=P`, `&solver=…` and `&fan_eta=E` when set
+    /// (the page puts it in the URL fragment). Links without the later keys keep their meaning.
     pub fn to_fragment(&self) -> String {
         let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
         let mut s = format!(
@@ -346,6 +475,15 @@ impl SampleConfig {
         }
         if let Some(k) = self.steer_until {
             s += &format!("&steer_until={k}");
+        }
+        if let Some(p) = self.fade {
+            s += &format!("&fade={p}");
+        }
+        if self.solver != Solver::default() {
+            s += &format!("&solver={}", self.solver.name());
+        }
+        if let Some(e) = self.fan_eta {
+            s += &format!("&fan_eta={e}");
         }
         s
     }
@@ -369,18 +507,35 @@ impl SampleConfig {
                 "layer" => c.layer = LayerKind::from_name(v).ok_or_else(|| bad(k, v))?,
                 "strength" => c.strength = Some(v.parse().map_err(|_| bad(k, v))?),
                 "steer_until" => c.steer_until = Some(v.parse().map_err(|_| bad(k, v))?),
+                "fade" => c.fade = Some(v.parse().map_err(|_| bad(k, v))?),
+                "solver" => c.solver = Solver::from_name(v).ok_or_else(|| bad(k, v))?,
+                "fan_eta" => c.fan_eta = Some(v.parse().map_err(|_| bad(k, v))?),
                 _ => {}
             }
         }
         Ok(c)
     }
 
-    /// U-Net rows this config evaluates at each step (v2 starts with 1, then fans out).
+    /// U-Net rows this config evaluates at each step (v2 starts with 1, then fans out), with
+    /// the conditional U-Net's rows when it steers (classifier-free guidance).
     pub fn unet_rows_per_step(&self) -> Vec<usize> {
-        match self.sampler {
+        let rows = match self.sampler {
             Method::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
             _ => vec![self.n; self.steps],
+        };
+        if self.sampler == Method::Ddim || !self.layer.is_unet() {
+            return rows;
         }
+        let k = self.classes.len();
+        let factors = fan_factors(self.n / k);
+        let steered = |i: usize, b: usize| match self.sampler {
+            // v2: step 0 fans one row out into k classes; a factor step steers all copies but
+            // the first.
+            Method::V2 if i == 0 => k,
+            Method::V2 if i <= factors.len() => b * (factors[i - 1] - 1),
+            _ => b,
+        };
+        rows.iter().enumerate().map(|(i, &b)| b + if self.steers(i) { steered(i, b) } else { 0 }).collect()
     }
 
     /// U-Net rows this config evaluates (v2 fewer than `n · steps`).

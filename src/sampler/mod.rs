@@ -1,4 +1,5 @@
-//! Samplers of method §5 — `ddim`, `v1`, `v2` — as one stepper over the shared DDIM update.
+//! Samplers of method §5 — `ddim`, `v1`, `v2` — as one stepper over a shared update rule: DDIM
+//! (`ddim.rs`) or DPM-Solver++(2M) (`dpm.rs`).
 //!
 //! A [`Sampling`] run is advanced one step at a time ([`Sampling::step`]), so the CLI can drive
 //! a progress bar and the page can `await` a readback between steps; [`sample`] runs it to the
@@ -6,15 +7,16 @@
 
 mod config;
 mod ddim;
+mod dpm;
 mod nets;
 mod v1;
 mod v2;
 
 pub use config::{
-    parse_classes, LayerKind, Method, ModelKind, SampleConfig, SampleError, CLASS_NAMES, GUIDE_STRENGTH, MAX_N,
-    MAX_STEPS, MAX_STRENGTH,
+    faded_strength, parse_classes, LayerKind, Method, ModelKind, SampleConfig, SampleError, Solver, CFG_FADED_STRENGTH,
+    CLASS_NAMES, DEFAULT_FADE, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
-pub use nets::{Denoiser, Steer, Steering, Teacher};
+pub use nets::{Denoiser, Steer, Steering};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -22,6 +24,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::noise::Noise;
 use crate::schedule;
 use ddim::DdimStep;
+use dpm::DpmStep;
 
 /// The networks a run uses.
 #[derive(Clone, Copy)]
@@ -66,6 +69,8 @@ pub struct Sampling<'a> {
     classes: Vec<usize>,
     /// v2's fan-out plan: step `i` (1 ≤ i ≤ len) multiplies the rows by `fan[i − 1]`.
     fan: Vec<usize>,
+    /// The previous step's x̂₀ of every current row (the multistep solver's history).
+    history: Option<Tensor<4>>,
     unet_rows: usize,
 }
 
@@ -114,6 +119,7 @@ impl<'a> Sampling<'a> {
             pred: None,
             classes,
             fan: if cfg.sampler == Method::V2 { fan_factors(cfg.n / cfg.classes.len()) } else { Vec::new() },
+            history: None,
             unet_rows: 0,
         })
     }
@@ -135,8 +141,16 @@ impl<'a> Sampling<'a> {
             Method::V1 => (x.clone(), v1::velocity(self, x, log_snr)),
             Method::V2 => v2::velocity(self, x, log_snr),
         };
-        let step = DdimStep::new(&self.times, i, self.cfg.eta);
-        let (next, pred) = step.apply(x, v, &mut self.noise, &self.device);
+        let eta = self.cfg.eta_at(i);
+        let (next, pred) = match self.cfg.solver {
+            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, &mut self.noise, &self.device),
+            Solver::DpmPp2m => {
+                let step = DpmStep::new(&self.times, i, eta);
+                let out = step.apply(x, v, self.history.take(), &mut self.noise, &self.device);
+                self.history = Some(out.1.clone());
+                out
+            }
+        };
         self.x = next;
         self.pred = Some(pred);
         self.i += 1;
@@ -181,17 +195,25 @@ impl<'a> Sampling<'a> {
     }
 
     /// `v` steered toward each current row's class at this step, if this step steers.
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64) -> Tensor<4> {
+    fn steer(&mut self, x: Tensor<4>, v: Tensor<4>, log_snr: f64) -> Tensor<4> {
         if !self.cfg.steers(self.i) {
             return v;
         }
         let steered = self.layer().steer(x, v.clone(), log_snr, &self.classes);
+        self.count_steered(steered.dims()[0]);
         self.scale(v, steered)
     }
 
-    /// `v + strength·(steered − v)`; exactly `steered` at strength 1.
+    /// Rows the steering network produced: U-Net rows when it is the conditional U-Net.
+    fn count_steered(&mut self, rows: usize) {
+        if self.cfg.layer.is_unet() {
+            self.unet_rows += rows;
+        }
+    }
+
+    /// `v + s·(steered − v)` with this step's strength `s`; exactly `steered` at 1.
     fn scale(&self, v: Tensor<4>, steered: Tensor<4>) -> Tensor<4> {
-        let strength = self.cfg.strength();
+        let strength = self.cfg.strength_at(self.i);
         if strength == 1.0 {
             steered
         } else {

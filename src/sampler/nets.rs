@@ -74,23 +74,23 @@ impl Steer for GuideNet {
     }
 }
 
-/// The conditional U-Net as the steering network: steered steps use its velocity instead of
-/// the unconditional one. Not a cheap layer (it costs a second U-Net forward per steered row):
-/// the ceiling any layer trained to imitate it can reach under the same steering rule.
-pub struct Teacher<'a>(pub &'a UNet);
-
-impl Steer for Teacher<'_> {
+/// The conditional U-Net as the steering network: steered steps use its velocity for the
+/// row's class instead of the unconditional one, so `v + s·(steered − v)` is classifier-free
+/// guidance. It costs a U-Net forward per steered row; the sampler counts those rows.
+impl Steer for UNet {
     fn steer(&self, x: Tensor<4>, _: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.0.velocity(x, log_snr, classes)
+        self.velocity(x, log_snr, classes)
     }
 }
 
-/// A loaded steering network of either design.
+/// A loaded steering network of any design.
 // One per process, loaded once and borrowed after: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Steering {
     Layer(ClassLayer),
     Guide(GuideNet),
+    /// The conditional U-Net (classifier-free guidance).
+    UNet(UNet),
 }
 
 impl Steer for Steering {
@@ -98,6 +98,7 @@ impl Steer for Steering {
         match self {
             Steering::Layer(l) => l.steer(x, v, log_snr, classes),
             Steering::Guide(g) => g.steer(x, v, log_snr, classes),
+            Steering::UNet(u) => Steer::steer(u, x, v, log_snr, classes),
         }
     }
 
@@ -105,6 +106,7 @@ impl Steer for Steering {
         match self {
             Steering::Layer(l) => Steer::fan_out(l, x, v, log_snr, classes),
             Steering::Guide(g) => Steer::fan_out(g, x, v, log_snr, classes),
+            Steering::UNet(u) => Steer::fan_out(u, x, v, log_snr, classes),
         }
     }
 }

@@ -57,6 +57,7 @@ pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tenso
         let plain = repeat_rows(v.clone(), k);
         let v = if run.cfg.steers(0) {
             let steered = run.layer().fan_out(x.clone(), v, log_snr, &classes);
+            run.count_steered(steered.dims()[0]);
             run.scale(plain, steered)
         } else {
             plain
@@ -71,8 +72,9 @@ pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tenso
             let z = run.noise.normal_tensor([b, 3, 32, 32], &run.device);
             vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
         }
-        // Tiled, so row j and row j + b share a class.
+        // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
         run.classes = run.classes.repeat(copies);
+        run.history = run.history.take().map(|h| h.repeat_dim(0, copies));
         return (x.repeat_dim(0, copies), Tensor::cat(vs, 0));
     }
     let v = run.steer(x.clone(), v, log_snr);
