@@ -72,19 +72,30 @@ fn eval_grid_writes_every_requested_row() {
     assert!(md.contains("IS v3 (gen)") && md.contains("inception.pth"), "{md}");
     assert!(md.contains("| v2-layer-residual | 10 | 2 |"), "the residual layer's row: {md}");
     let row = md.lines().find(|l| l.starts_with("| v2 | 10 | 2 |")).expect("v2 row");
-    assert_eq!(row.matches('|').count(), 14, "two Inception-v3 cells: {row}");
+    assert_eq!(row.matches('|').count(), 15, "two Inception-v3 cells: {row}");
     let csv = std::fs::read_to_string(out3.join("eval.csv")).unwrap();
+    let col = |name: &str| csv.lines().next().unwrap().split(',').position(|c| c == name).unwrap();
     for line in csv.lines().skip(1) {
-        let is3: f64 = line.split(',').nth(9).unwrap().parse().unwrap();
+        let is3: f64 = line.split(',').nth(col("is_inception_v3")).unwrap().parse().unwrap();
         assert!((1.0..=1008.0).contains(&is3), "Inception-v3 IS {is3} out of range");
+        let diversity: f64 = line.split(',').nth(col("diversity")).unwrap().parse().unwrap();
+        assert!(diversity.is_finite() && diversity >= 0.0, "{line}");
     }
-    // Each row ran its own steering network, at its own default strength.
+    // Each row ran its own steering network, at its own default strength, under the CLI's
+    // default schedule (the fade).
     let steering = |method: &str| -> Vec<String> {
         let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
-        rows.map(|l| l.split(',').nth(10).unwrap().to_string()).collect()
+        rows.map(|l| l.split(',').nth(col("steering")).unwrap().to_string()).collect()
     };
-    assert_eq!(steering("v2"), ["layer-guide x5"; 2], "{csv}");
-    assert_eq!(steering("v2-layer-residual"), ["layer-residual x1"; 2], "{csv}");
+    let (guide, fade) = (vdiff::sampler::GUIDE_FADED_STRENGTH, vdiff::sampler::DEFAULT_FADE);
+    assert_eq!(
+        steering("v2"),
+        [format!("layer-guide x{guide} fade {fade}"), format!("layer-guide x{guide} fade {fade}")]
+    );
+    assert_eq!(
+        steering("v2-layer-residual"),
+        [format!("layer-residual x1 fade {fade}"), format!("layer-residual x1 fade {fade}")]
+    );
 
     // A wrong --inception path fails before any sampling, naming the file.
     let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))

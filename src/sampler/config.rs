@@ -150,10 +150,20 @@ impl Solver {
 /// The steering strength at log-SNR λ under the fade schedule: `S·sigmoid(−λ)^p` — the peak
 /// `S` while the image is all noise (σ² = sigmoid(−λ) → 1), falling to zero as the noise
 /// clears; `p` (the fade) sets how early: 0 keeps `S` throughout (plain classifier-free
-/// guidance), larger `p` lets go sooner.
+/// guidance), larger `p` lets go sooner (at p = 8 it halves at σ² ≈ 0.92, where the paper's
+/// rule stops steering). Below [`FADE_FLOOR`] of the peak it is 0: the steering network is
+/// not run for a correction that small.
 pub fn faded_strength(peak: f64, fade: f64, log_snr: f64) -> f64 {
-    peak * crate::schedule::sigmoid(-log_snr).powf(fade)
+    let share = crate::schedule::sigmoid(-log_snr).powf(fade);
+    if share < FADE_FLOOR {
+        0.0
+    } else {
+        peak * share
+    }
 }
+
+/// The share of the peak strength below which the fade stops steering.
+pub const FADE_FLOOR: f64 = 0.01;
 
 impl ModelKind {
     const ALL: [ModelKind; 2] = [ModelKind::Conditional, ModelKind::Unconditional];
@@ -240,8 +250,8 @@ pub struct SampleConfig {
 
 /// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
 pub const MAX_STRENGTH: f64 = 8.0;
-/// Largest fade exponent accepted (at 8 the strength is 1/256 of its peak by λ = 0).
-pub const MAX_FADE: f64 = 8.0;
+/// Largest fade exponent accepted (at 16 the strength halves at σ² ≈ 0.96 and is gone by λ = −1).
+pub const MAX_FADE: f64 = 16.0;
 
 impl Default for SampleConfig {
     fn default() -> Self {

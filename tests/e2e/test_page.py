@@ -242,6 +242,38 @@ def main():
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the run after a cancelled one differs"
 
+        # Classifier-free guidance: v1 steered by the conditional U-Net, whose rows count (the
+        # fade steers every step: 10 rows + 10 conditional rows per step).
+        Select(d.find_element(By.ID, "layer")).select_by_value("conditional")
+        generate(d, "unconditional/v1", n=10, steps=2, seed=3)
+        assert d.find_element(By.ID, "stat-rows").text == "40", d.find_element(By.ID, "stats").text
+        # Every setting of the form survives the share link, w and the solver included.
+        set_value(d, "w", 0.5)
+        Select(d.find_element(By.ID, "solver")).select_by_value("ddim")
+        set_value(d, "fade", 2)
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        link = d.find_element(By.ID, "share").get_attribute("href")
+        for key in ["w=0.5", "layer=conditional", "fade=2", "fan_eta=1"]:
+            assert key in link, f"{key} missing from {link}"
+        assert "solver=" not in link, link
+        shown = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+        d.get("about:blank")
+        d.get(link)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
+        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "layer", "solver", "fade", "fan-eta"]}
+        assert form == {"w": "0.5", "layer": "conditional", "solver": "ddim", "fade": "2", "fan-eta": "1"}, form
+        d.find_element(By.ID, "generate").click()
+        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
+        assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == shown
+        print("e2e: classifier-free guidance and a link with w, fade and the solver reproduce")
+        # Back to the defaults for what follows.
+        Select(d.find_element(By.ID, "layer")).select_by_value("layer-guide")
+        Select(d.find_element(By.ID, "solver")).select_by_value("dpmpp-2m")
+        set_value(d, "w", 0.01)
+        set_value(d, "fade", 1)
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
+
         # The same run forced onto WebGPU (SwiftShader here): same settings, images within
         # float tolerance of the CPU ones, so at least the share of equal pixels is high.
         # The WebGPU module is fetched now, when WebGPU is first chosen, and not before.
