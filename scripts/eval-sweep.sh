@@ -22,9 +22,9 @@ ev() {
 lane_a() {
   # The baselines: conditional ddim with each solver and eta; then classifier-free guidance
   # (the conditional U-Net steering v1), constant (fade 0) and faded.
-  ev ddim-eta1 --methods conditional,unconditional --eta 1
+  ev ddim-eta1 --methods conditional,unconditional --eta 1 --solver ddim
   ev dpm-eta0 --methods conditional,unconditional --eta 0 --solver dpmpp-2m
-  ev ddim-eta0 --methods conditional --eta 0
+  ev ddim-eta0 --methods conditional --eta 0 --solver ddim
   for sp in 2/0 3/0 3/1 5/1; do
     ev "cfg-s${sp%/*}-p${sp#*/}" --methods v1-conditional --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
   done

@@ -362,6 +362,20 @@ pub fn config_from_fragment(fragment: &str) -> Result<String, JsError> {
     Ok(serde_json::to_string(&SampleConfig::from_fragment(fragment).map_err(js_err)?).unwrap())
 }
 
+/// Each steering network's defaults, JSON `{"layer-guide": {"strength": 8, "fade": 4}, …}`:
+/// what the page uses when the form leaves strength or fade empty.
+#[wasm_bindgen]
+pub fn steering_defaults() -> String {
+    let all: serde_json::Map<String, serde_json::Value> = crate::sampler::LayerKind::ALL
+        .iter()
+        .map(|l| {
+            let d = serde_json::json!({"strength": l.default_faded_strength(), "fade": l.default_fade()});
+            (l.name().to_string(), d)
+        })
+        .collect();
+    serde_json::Value::Object(all).to_string()
+}
+
 /// The weights entries a config (JSON) runs, U-Net first: JSON list of names.
 #[wasm_bindgen]
 pub fn config_entries(config_json: &str) -> Result<String, JsError> {

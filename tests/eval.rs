@@ -87,7 +87,7 @@ fn eval_grid_writes_every_requested_row() {
         let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
         rows.map(|l| l.split(',').nth(col("steering")).unwrap().to_string()).collect()
     };
-    let (guide, fade) = (vdiff::sampler::GUIDE_FADED_STRENGTH, vdiff::sampler::DEFAULT_FADE);
+    let (guide, fade) = (vdiff::sampler::GUIDE_FADED_STRENGTH, vdiff::sampler::GUIDE_FADE);
     assert_eq!(
         steering("v2"),
         [format!("layer-guide x{guide} fade {fade}"), format!("layer-guide x{guide} fade {fade}")]

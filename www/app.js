@@ -3,7 +3,7 @@
 // everything numeric happens in Rust (src/web.rs), in the worker.
 const CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const $ = (id) => document.getElementById(id);
-let wasm, manifest, engineKey = "", busy = false;
+let wasm, manifest, steeringDefaults, engineKey = "", busy = false;
 
 function showError(msg) { $("error").textContent = msg || ""; }
 function status(msg) { $("backend-status").textContent = msg; }
@@ -15,12 +15,14 @@ const showOptional = (id, v) => ($(id).value = v === null || v === undefined ? "
 function readForm() {
   const [model, sampler] = $("method").value.split("/");
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
-  // The fade and fan-eta mean something only where they act, so other links do not carry them.
+  const layer = $("layer").value, paper = $("schedule").value === "paper";
+  // The fade and fan-eta mean something only where they act, so other links do not carry them;
+  // an empty fade is the steering network's own (Rust: LayerKind::default_fade).
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
-           eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, layer: $("layer").value,
-           strength: optional("strength"), steer_until: optional("steer-until"),
-           fade: sampler === "ddim" ? null : optional("fade"), solver: $("solver").value,
-           fan_eta: sampler === "v2" ? optional("fan-eta") : null };
+           eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, layer,
+           strength: optional("strength"), steer_until: paper ? optional("steer-until") : null,
+           fade: sampler === "ddim" || paper ? null : optional("fade") ?? steeringDefaults[layer].fade,
+           solver: $("solver").value, fan_eta: sampler === "v2" ? optional("fan-eta") : null };
 }
 
 function writeForm(c) {
@@ -29,8 +31,18 @@ function writeForm(c) {
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
   $("w").value = c.w; $("layer").value = c.layer; $("solver").value = c.solver;
   showOptional("strength", c.strength); showOptional("steer-until", c.steer_until);
-  // A link without them was made before they existed: the paper's rule, eta at the fan-out.
-  showOptional("fade", c.fade); showOptional("fan-eta", c.fan_eta);
+  // A steered link without a fade uses the paper's rule (links made before the fade existed
+  // too); one without fan_eta runs v2's fan-out at the run's eta.
+  if (c.sampler !== "ddim") { $("schedule").value = c.fade === null ? "paper" : "fade"; showOptional("fade", c.fade); }
+  showOptional("fan-eta", c.fan_eta);
+  showDefaults();
+}
+
+// The placeholders say what an empty strength or fade means for the chosen network.
+function showDefaults() {
+  const d = steeringDefaults[$("layer").value];
+  $("strength").placeholder = `network's default (${d.strength})`;
+  $("fade").placeholder = `network's default (${d.fade})`;
 }
 
 // Checks a config in Rust; returns the error text or "".
@@ -261,6 +273,9 @@ async function openPng(file) {
 
 async function main() {
   wasm = window.wasmBindings;
+  steeringDefaults = JSON.parse(wasm.steering_defaults());
+  $("layer").onchange = showDefaults;
+  showDefaults();
   $("classes").innerHTML = CLASSES.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
   $("all-classes").onclick = () => document.querySelectorAll("#classes input").forEach((i) => (i.checked = true));
   $("controls").onsubmit = generate;

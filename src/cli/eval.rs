@@ -36,8 +36,8 @@ pub struct EvalArgs {
     /// Seeds per cell (mean ± std over them).
     #[arg(long, default_value_t = 5)]
     pub seeds: u64,
-    /// DDIM eta.
-    #[arg(long, default_value_t = 1.0)]
+    /// Fresh noise per step: 0 deterministic, 1 the notebook's.
+    #[arg(long, default_value_t = 0.0)]
     pub eta: f64,
     /// Test images forming the reference set of the Fréchet distance.
     #[arg(long, default_value_t = 2000)]
@@ -238,7 +238,10 @@ impl Report {
             match (a.steering.steer_until, a.steering.paper_rule) {
                 (Some(k), _) => format!("the paper's step rule, steps i < {k}"),
                 (None, true) => "the paper's step rule, i ≤ steps/2".into(),
-                (None, false) => format!("strength faded with the noise, fade {}", a.steering.fade),
+                (None, false) => match a.steering.fade {
+                    Some(p) => format!("strength faded with the noise, fade {p}"),
+                    None => "strength faded with the noise, each network's default fade".into(),
+                },
             }
         );
         md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | class acc. (real) | Fréchet (gen) | Fréchet (real) | diversity | wall s | U-Net rows |";

@@ -9,9 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
-use vdiff::sampler::{
-    parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES, DEFAULT_FADE,
-};
+use vdiff::sampler::{parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
 use super::nets::{self, NetArgs};
@@ -33,8 +31,8 @@ pub struct SampleArgs {
     /// Sampling steps.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// DDIM eta: 0 deterministic, 1 the notebook's default.
-    #[arg(long, default_value_t = 1.0)]
+    /// Fresh noise per step: 0 deterministic (the ODE), 1 the notebook's DDPM-like sampling.
+    #[arg(long, default_value_t = 0.0)]
     pub eta: f64,
     /// Seed of the host-side random numbers (initial noise, eta noise, v2 perturbations).
     #[arg(long, default_value_t = 0)]
@@ -82,14 +80,15 @@ pub struct SteerArgs {
     pub paper_rule: bool,
     /// Fade of the strength with the noise: s·sigmoid(−log-SNR)^P at every step — the full
     /// strength while the image is noise, falling to zero as it clears; 0 keeps it constant.
-    #[arg(long, value_name = "P", default_value_t = DEFAULT_FADE)]
-    pub fade: f64,
+    /// Default: the network's (the guide: 4; classifier-free guidance: 0).
+    #[arg(long, value_name = "P")]
+    pub fade: Option<f64>,
     /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
     /// (≤ 8); the peak of the fade. Default: the network's measured best for the schedule.
     #[arg(long)]
     pub strength: Option<f64>,
     /// Update rule: ddim, or dpmpp-2m (DPM-Solver++(2M), second order; with eta > 0 its SDE form).
-    #[arg(long, value_enum, default_value_t = Solver::default())]
+    #[arg(long, value_enum, default_value_t = Solver::DpmPp2m)]
     pub solver: Solver,
     /// v2: eta of the factor fan-out steps, where copies of a row part (fresh noise there keeps
     /// them apart when eta is 0).
@@ -104,7 +103,7 @@ impl SteerArgs {
             layer: self.layer,
             steer_until: self.steer_until,
             strength: self.strength,
-            fade: (!paper && cfg.sampler != Method::Ddim).then_some(self.fade),
+            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.layer.default_fade())),
             solver: self.solver,
             fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
             ..cfg

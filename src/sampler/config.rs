@@ -101,7 +101,16 @@ impl LayerKind {
         match self {
             LayerKind::Paper | LayerKind::Residual => 1.0,
             LayerKind::Guide => GUIDE_FADED_STRENGTH,
-            LayerKind::Conditional => CFG_FADED_STRENGTH,
+            LayerKind::Conditional => CFG_STRENGTH,
+        }
+    }
+
+    /// The fade used when none is given (the CLI, the page): the guide, trained at high noise
+    /// only, must let go early; classifier-free guidance holds its scale to the end.
+    pub fn default_fade(self) -> f64 {
+        match self {
+            LayerKind::Paper | LayerKind::Residual | LayerKind::Guide => GUIDE_FADE,
+            LayerKind::Conditional => CFG_FADE,
         }
     }
 }
@@ -109,11 +118,14 @@ impl LayerKind {
 /// The guide's default strength under the paper's step rule (see [`LayerKind::default_strength`]).
 pub const GUIDE_STRENGTH: f64 = 5.0;
 /// The guide's default peak strength under the fade schedule.
-pub const GUIDE_FADED_STRENGTH: f64 = 5.0;
-/// Classifier-free guidance's default peak scale under the fade schedule.
-pub const CFG_FADED_STRENGTH: f64 = 3.0;
-/// The fade exponent the CLI and the page use when none is given.
-pub const DEFAULT_FADE: f64 = 1.0;
+pub const GUIDE_FADED_STRENGTH: f64 = 8.0;
+/// The guide's default fade: full strength at high noise, half near t = 0.43, under 1 % below
+/// t ≈ 0.2 — by noise level, whatever the step count.
+pub const GUIDE_FADE: f64 = 4.0;
+/// Classifier-free guidance's default scale.
+pub const CFG_STRENGTH: f64 = 3.0;
+/// Classifier-free guidance's default fade: none (the scale holds to the last step).
+pub const CFG_FADE: f64 = 0.0;
 
 /// The numerical method that turns a velocity into the next state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

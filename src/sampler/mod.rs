@@ -13,9 +13,9 @@ mod v1;
 mod v2;
 
 pub use config::{
-    faded_strength, parse_classes, LayerKind, Method, ModelKind, SampleConfig, SampleError, Solver, CFG_FADED_STRENGTH,
-    CLASS_NAMES, DEFAULT_FADE, FADE_FLOOR, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS,
-    MAX_STRENGTH,
+    faded_strength, parse_classes, LayerKind, Method, ModelKind, SampleConfig, SampleError, Solver, CFG_FADE,
+    CFG_STRENGTH, CLASS_NAMES, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N,
+    MAX_STEPS, MAX_STRENGTH,
 };
 pub use nets::{Denoiser, Steer, Steering};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};

@@ -260,17 +260,26 @@ def main():
         d.get("about:blank")
         d.get(link)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
-        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "layer", "solver", "fade", "fan-eta"]}
-        assert form == {"w": "0.5", "layer": "conditional", "solver": "ddim", "fade": "2", "fan-eta": "1"}, form
+        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "layer", "solver", "schedule", "fade", "fan-eta"]}
+        assert form == {"w": "0.5", "layer": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "1"}, form
         d.find_element(By.ID, "generate").click()
         wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == shown
         print("e2e: classifier-free guidance and a link with w, fade and the solver reproduce")
+        # A link from before the fade and the solver existed keeps its meaning: the paper's
+        # steps, DDIM, no fan-out eta.
+        d.get("about:blank")
+        d.get(url + "#model=unconditional&sampler=v2&n=10&classes=0,1,2,3,4,5,6,7,8,9&steps=2&eta=1&seed=3&w=0.01&layer=layer-guide")
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the old link to load")
+        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["schedule", "solver", "fan-eta", "eta"]}
+        assert form == {"schedule": "paper", "solver": "ddim", "fan-eta": "", "eta": "1"}, form
+        assert not error_text(d), error_text(d)
         # Back to the defaults for what follows.
         Select(d.find_element(By.ID, "layer")).select_by_value("layer-guide")
         Select(d.find_element(By.ID, "solver")).select_by_value("dpmpp-2m")
-        set_value(d, "w", 0.01)
-        set_value(d, "fade", 1)
+        Select(d.find_element(By.ID, "schedule")).select_by_value("fade")
+        for el_id, value in [("w", 0.01), ("fade", ""), ("fan-eta", 1), ("eta", 0)]:
+            set_value(d, el_id, value)
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
 

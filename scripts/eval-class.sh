@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's "Images that show their class" tables: N = 500, 3 seeds, 5 / 10 / 20 steps,
+# DPM-Solver++(2M) with eta = 0, the settings the sweep chose (scripts/eval-sweep.sh):
+# classifier-free guidance at scale 3 (no fade), the guide at strength 8 with fade 4; plain
+# conditional and unconditional sampling with the same solver beside them. Two one-thread
+# lanes; a run whose eval.csv exists is kept. Today's DDIM rows are eval/gpu2 and eval/grid.
+# Usage: scripts/eval-class.sh [OUT]; the table: python3 scripts/eval-table.py OUT/*/ eval/gpu2/n500-* eval/grid/n500-steps5/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
+[ -n "${VDIFF:-}" ] || cargo build --release --features train --quiet
+B="${VDIFF:-$CARGO_TARGET_DIR/release/vdiff}"
+OUT="${1:-eval/class}"
+export RAYON_NUM_THREADS=1
+mkdir -p "$OUT"
+ev() {
+  local out=$1; shift
+  [ -f "$OUT/$out/eval.csv" ] && return 0
+  "$B" eval --device flex --n 500 --seeds 3 --eta 0 --solver dpmpp-2m --out "$OUT/$out" "$@"
+}
+lane_a() {
+  ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
+  ev conditional --methods conditional --steps 20,10,5
+}
+lane_b() {
+  ev guide --methods v1,v2 --steps 20,10,5 --layer layer-guide --strength 8 --fade 4
+  ev unconditional --methods unconditional --steps 20,10,5
+  # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
+  ev v2-fan-eta0 --methods v2 --steps 20 --layer layer-guide --strength 8 --fade 4 --fan-eta 0
+}
+lane_a > "$OUT/lane-a.log" 2>&1 &
+lane_b > "$OUT/lane-b.log" 2>&1 &
+wait
+echo "→ $OUT"
