@@ -3,7 +3,7 @@
 over its seeds, with class accuracy as a multiple of the reference conditional ddim's (DDIM,
 eta = 1: the crate's sampler before the solver and guidance existed) at the same N and steps,
 Fréchet distance against unconditional ddim's (same reference), and within-class diversity as a
-multiple of the reference conditional ddim's. Runs written before a column existed count as
+multiple of conditional ddim's with the same solver and eta. Runs written before a column existed count as
 DDIM, eta = 1. Usage: python3 scripts/eval-table.py DIR [DIR ...] (each holding an eval.csv)."""
 import collections
 import csv
@@ -51,8 +51,11 @@ def main(dirs):
         ratio = f"{mean(rows, 'class_acc') / mean(cond, 'class_acc'):.2f}×" if cond and m != "unconditional" else "—"
         fd = mean(rows, "frechet")
         vs = f"{fd - mean(uncond, 'frechet'):+.1f}" if uncond else "—"
-        has_div = lambda rs: rs and all(r.get("diversity") for r in rs)
-        div = f"{mean(rows, 'diversity') / mean(cond, 'diversity'):.2f}×" if has_div(rows) and has_div(cond) else "—"
+        has_div = lambda rs: bool(rs) and all(r.get("diversity") for r in rs)
+        # Diversity came later than the reference runs: against conditional ddim with the row's
+        # own solver and eta (or the reference), whichever has it.
+        div_ref = next((rs for rs in [cells.get(("conditional", "", solver, eta, n, steps)), cond] if has_div(rs)), None)
+        div = f"{mean(rows, 'diversity') / mean(div_ref, 'diversity'):.2f}×" if has_div(rows) and div_ref else "—"
         print(f"| {NAMES.get(m, m + ' ddim')} | {steering or '—'} | {solver} | {eta} | {n} | {steps} | {len(rows)} "
               f"| {acc} | {ratio} | {fd:.1f} ± {sd(rows, 'frechet'):.1f} | {vs} | {div} | {mean(rows, 'is'):.2f} "
               f"| {int(float(rows[0]['unet_rows'])):,} |")

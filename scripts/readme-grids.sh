@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's sample grids from the committed weights: N = 50, 20 steps, seed 1, into docs/.
+# The README's sample grids from the committed weights: N = 50, 20 steps, seed 1, the CLI's
+# defaults (DPM-Solver++(2M), eta = 0, each steering network's default strength and fade), into docs/.
 # Usage: scripts/readme-grids.sh [vdiff binary]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,9 @@ run() { # name, sample flags...
 }
 run cond --model conditional --sampler ddim
 run uncond --model unconditional --sampler ddim
-run v1 --sampler v1                       # the guide, its default strength
+run cfg --sampler v1 --layer conditional  # classifier-free guidance
+run v1 --sampler v1                       # the guide, its default strength and fade
 run v2 --sampler v2
-run v1p --sampler v1 --layer layer         # the paper's additional layer
-run v2p --sampler v2 --layer layer
+run v1p --sampler v1 --layer layer --paper-rule   # the paper's additional layer and rule
+run v2p --sampler v2 --layer layer --paper-rule
 rm -rf "$tmp"

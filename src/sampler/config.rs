@@ -162,9 +162,9 @@ impl Solver {
 /// The steering strength at log-SNR λ under the fade schedule: `S·sigmoid(−λ)^p` — the peak
 /// `S` while the image is all noise (σ² = sigmoid(−λ) → 1), falling to zero as the noise
 /// clears; `p` (the fade) sets how early: 0 keeps `S` throughout (plain classifier-free
-/// guidance), larger `p` lets go sooner (at p = 8 it halves at σ² ≈ 0.92, where the paper's
-/// rule stops steering). Below [`FADE_FLOOR`] of the peak it is 0: the steering network is
-/// not run for a correction that small.
+/// guidance), larger `p` lets go sooner (at p = 8 it halves at σ² ≈ 0.92, t = 0.5, where the
+/// paper's rule stops at 20 steps). Below [`FADE_FLOOR`] of the peak it is 0: the steering
+/// network is not run for a correction that small.
 pub fn faded_strength(peak: f64, fade: f64, log_snr: f64) -> f64 {
     let share = crate::schedule::sigmoid(-log_snr).powf(fade);
     if share < FADE_FLOOR {
