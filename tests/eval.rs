@@ -90,11 +90,11 @@ fn eval_grid_writes_every_requested_row() {
     let (guide, fade) = (vdiff::sampler::GUIDE_FADED_STRENGTH, vdiff::sampler::GUIDE_FADE);
     assert_eq!(
         steering("v2"),
-        [format!("layer-guide x{guide} fade {fade}"), format!("layer-guide x{guide} fade {fade}")]
+        [format!("layer-guide x{guide} fade {fade} fan-eta 1"), format!("layer-guide x{guide} fade {fade} fan-eta 1")]
     );
     assert_eq!(
         steering("v2-layer-residual"),
-        [format!("layer-residual x1 fade {fade}"), format!("layer-residual x1 fade {fade}")]
+        [format!("layer-residual x1 fade {fade} fan-eta 1"), format!("layer-residual x1 fade {fade} fan-eta 1")]
     );
 
     // A wrong --inception path fails before any sampling, naming the file.

@@ -259,13 +259,16 @@ impl Report {
     fn line(&mut self, method: &str, cfg: &SampleConfig, r: &RunScore) {
         let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
         // What steered the run: the network and the strength (empty for ddim).
-        let steering = match cfg.entries().1 {
+        let mut steering = match cfg.entries().1 {
             Some(layer) => match cfg.fade {
                 Some(p) => format!("{layer} x{} fade {p}", cfg.strength()),
                 None => format!("{layer} x{} until {}", cfg.strength(), cfg.steer_until()),
             },
             None => String::new(),
         };
+        if let (Method::V2, Some(e)) = (cfg.sampler, cfg.fan_eta) {
+            steering += &format!(" fan-eta {e}");
+        }
         self.csv += &format!(
             "{method},{},{},{},{:.4},{acc},{:.4},{:.4},{:.3},{},{},{steering},{},{}",
             cfg.n,
