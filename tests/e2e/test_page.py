@@ -246,13 +246,17 @@ def main():
         # fade steers every step: 10 rows + 10 conditional rows per step).
         Select(d.find_element(By.ID, "layer")).select_by_value("conditional")
         generate(d, "unconditional/v1", n=10, steps=2, seed=3)
-        assert d.find_element(By.ID, "stat-rows").text == "40", d.find_element(By.ID, "stats").text
+        rows = lambda: d.find_element(By.ID, "stat-rows").text
+        wait(lambda: rows() == "40" or error_text(d), "the classifier-free guidance grid")
+        assert rows() == "40" and not error_text(d), d.find_element(By.ID, "stats").text + error_text(d)
         # Every setting of the form survives the share link, w and the solver included.
         set_value(d, "w", 0.5)
         Select(d.find_element(By.ID, "solver")).select_by_value("ddim")
         set_value(d, "fade", 2)
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
-        link = d.find_element(By.ID, "share").get_attribute("href")
+        share = lambda: d.find_element(By.ID, "share").get_attribute("href") or ""
+        wait(lambda: "w=0.5" in share() or error_text(d), "the grid with w = 0.5")
+        link = share()
         for key in ["w=0.5", "layer=conditional", "fade=2", "fan_eta=1"]:
             assert key in link, f"{key} missing from {link}"
         assert "solver=" not in link, link
@@ -281,7 +285,8 @@ def main():
         for el_id, value in [("w", 0.01), ("fade", ""), ("fan-eta", 1), ("eta", 0)]:
             set_value(d, el_id, value)
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
-        assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
+        wait(lambda: first_now() == first or error_text(d), "the defaults to give the first images again")
+        assert not error_text(d), error_text(d)
 
         # The same run forced onto WebGPU (SwiftShader here): same settings, images within
         # float tolerance of the CPU ones, so at least the share of equal pixels is high.
