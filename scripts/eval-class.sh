@@ -7,17 +7,8 @@
 # Usage: scripts/eval-class.sh [OUT]; the table: python3 scripts/eval-table.py OUT/*/ eval/gpu2/n500-* eval/grid/n500-steps5/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
-[ -n "${VDIFF:-}" ] || cargo build --release --features train --quiet
-B="${VDIFF:-$CARGO_TARGET_DIR/release/vdiff}"
-OUT="${1:-eval/class}"
-export RAYON_NUM_THREADS=1
-mkdir -p "$OUT"
-ev() {
-  local out=$1; shift
-  [ -f "$OUT/$out/eval.csv" ] && return 0
-  "$B" eval --device flex --n 500 --seeds 3 --eta 0 --solver dpmpp-2m --out "$OUT/$out" "$@"
-}
+source scripts/eval-lanes.sh "${1:-eval/class}"
+ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m "$@"; }
 lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5

@@ -6,18 +6,9 @@
 # (STEPS=10 for 10 steps; the table: python3 scripts/eval-table.py OUT/*/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
-[ -n "${VDIFF:-}" ] || cargo build --release --features train --quiet
-B="${VDIFF:-$CARGO_TARGET_DIR/release/vdiff}"
-OUT="${1:-eval/sweep}"
 STEPS="${STEPS:-20}"
-export RAYON_NUM_THREADS=1
-mkdir -p "$OUT"
-ev() {
-  local out=$1; shift
-  [ -f "$OUT/$out/eval.csv" ] && return 0
-  "$B" eval --device flex --n 200 --steps "$STEPS" --seeds 1 --out "$OUT/$out" "$@"
-}
+source scripts/eval-lanes.sh "${1:-eval/sweep}"
+ev() { local out=$1; shift; resumable "$out" --n 200 --steps "$STEPS" --seeds 1 "$@"; }
 
 lane_a() {
   # The baselines: conditional ddim with each solver and eta; then classifier-free guidance

@@ -28,6 +28,18 @@ fn run(c: &SampleConfig) -> (Vec<f32>, usize) {
     (v, out.unet_rows)
 }
 
+/// The U-Net rows a v1/v2 run with the dummy networks counts at each step.
+fn counted_rows_per_step(c: &SampleConfig) -> Vec<usize> {
+    let mut seen = Vec::new();
+    let mut before = 0;
+    sample(c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &Device::flex(), |info| {
+        seen.push(info.unet_rows - before);
+        before = info.unet_rows;
+    })
+    .unwrap();
+    seen
+}
+
 #[test]
 fn golden_ddim_conditional() {
     let (v, rows) = run(&cfg(Method::Ddim, ModelKind::Conditional, 20, 4));
@@ -93,14 +105,7 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
     assert_eq!(cfg(Method::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
     // Each step's U-Net rows, as a run counts them, are the plan's.
     let c = SampleConfig { classes: vec![3, 5], ..cfg(Method::V2, ModelKind::Unconditional, 12, 5) };
-    let device = Device::flex();
-    let mut seen = Vec::new();
-    let mut before = 0;
-    sample(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device, |info| {
-        seen.push(info.unet_rows - before);
-        before = info.unet_rows;
-    })
-    .unwrap();
+    let seen = counted_rows_per_step(&c);
     assert_eq!(seen, c.unet_rows_per_step());
     assert_eq!(seen, vec![1, 2, 6, 12, 12]);
 }
@@ -347,15 +352,7 @@ fn conditional_steering_counts_its_unet_rows() {
             ..cfg(Method::V2, ModelKind::Unconditional, 40, 6)
         },
     ] {
-        let device = Device::flex();
-        let mut seen = Vec::new();
-        let mut before = 0;
-        sample(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device, |info| {
-            seen.push(info.unet_rows - before);
-            before = info.unet_rows;
-        })
-        .unwrap();
-        assert_eq!(seen, c.unet_rows_per_step(), "{c:?}");
+        assert_eq!(counted_rows_per_step(&c), c.unet_rows_per_step(), "{c:?}");
     }
     // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
     let v2 = SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) };
