@@ -191,6 +191,8 @@ async function guarded(fn) {
   try { await fn(); } catch (e) { showError(e.message || String(e)); }
   busy = false;
   $("generate").disabled = $("compare").disabled = false; $("cancel").disabled = true;
+  // How many runs have ended (shown, cancelled or failed): tests wait on it, not on the grid.
+  document.body.dataset.runsEnded = String(+(document.body.dataset.runsEnded || 0) + 1);
 }
 
 async function generate(ev) {

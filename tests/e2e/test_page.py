@@ -73,13 +73,27 @@ def serve():
 
 
 def browser():
+    global DRIVER
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-quic", "--no-first-run",
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
               "--disable-dev-shm-usage", "--window-size=1200,1400", f"--user-data-dir={tempfile.mkdtemp()}"]:
         opts.add_argument(a)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    DRIVER = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    return DRIVER
+
+
+DRIVER = None  # the browser, so that a timeout can say what the page showed
+
+
+def page_state():
+    if DRIVER is None:
+        return ""
+    try:
+        return " | ".join(f"{i}: {DRIVER.find_element(By.ID, i).text!r}" for i in ["progress-text", "stats", "error"])
+    except Exception as e:  # the page itself may be gone
+        return f"(page unreadable: {e})"
 
 
 def wait(pred, what, timeout=TIMEOUT):
@@ -89,7 +103,7 @@ def wait(pred, what, timeout=TIMEOUT):
         if v:
             return v
         time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}; the page shows {page_state()}")
 
 
 def set_value(d, el_id, value):
@@ -112,9 +126,23 @@ def generate(d, method, n, steps, seed):
     set_value(d, "n", n)
     set_value(d, "steps", steps)
     set_value(d, "seed", seed)
-    d.find_element(By.ID, "generate").click()
-    wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == n or error_text(d), "the grid")
+    click_run(d, "generate")
     assert not error_text(d), error_text(d)
+    shown = len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample"))
+    assert shown == n, f"{shown} images for N = {n}"
+
+
+def runs_ended(d):
+    return int(d.execute_script("return document.body.dataset.runsEnded || '0'"))
+
+
+def click_run(d, button_id):
+    """Click a button that starts a run once the page is idle, and wait until that run ended."""
+    button = d.find_element(By.ID, button_id)
+    wait(lambda: not button.get_attribute("disabled"), f"the {button_id} button to be free")
+    before = runs_ended(d)
+    button.click()
+    wait(lambda: runs_ended(d) > before, f"the run started by {button_id} to end")
 
 
 def main():
@@ -180,8 +208,8 @@ def main():
         assert d.find_element(By.ID, "n").get_attribute("value") == "10"
         assert d.find_element(By.ID, "steps").get_attribute("value") == "2"
         assert d.find_element(By.ID, "seed").get_attribute("value") == "3"
-        d.find_element(By.ID, "generate").click()
-        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
+        click_run(d, "generate")
+        assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, error_text(d)
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the share link did not reproduce the images"
         _, _, files = transferred(since, f"second visit, warm cache, {time.time() - t0:.1f} s to the first grid")
@@ -197,10 +225,12 @@ def main():
             f.write(base64.b64decode(b64))
         first_now = lambda: d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         generate(d, "conditional/ddim", n=10, steps=2, seed=99)
-        wait(lambda: first_now() != first or error_text(d), "another run's grid")
+        assert first_now() != first, "another run gave the same images"
+        before = runs_ended(d)
         d.find_element(By.ID, "open-png").send_keys(png_path)
-        wait(lambda: first_now() == first or error_text(d), "the PNG's run to reproduce its images")
+        wait(lambda: runs_ended(d) > before, "the PNG's run")
         assert not error_text(d), error_text(d)
+        assert first_now() == first, "the PNG's run did not reproduce its images"
         assert d.find_element(By.ID, "method").get_attribute("value") == "unconditional/v2"
         assert d.find_element(By.ID, "seed").get_attribute("value") == "3"
         print("e2e: the grid PNG restored its settings and images")
@@ -247,7 +277,6 @@ def main():
         Select(d.find_element(By.ID, "layer")).select_by_value("conditional")
         generate(d, "unconditional/v1", n=10, steps=2, seed=3)
         rows = lambda: d.find_element(By.ID, "stat-rows").text
-        wait(lambda: rows() == "40" or error_text(d), "the classifier-free guidance grid")
         assert rows() == "40" and not error_text(d), d.find_element(By.ID, "stats").text + error_text(d)
         # Every setting of the form survives the share link, w and the solver included.
         set_value(d, "w", 0.5)
@@ -255,7 +284,6 @@ def main():
         set_value(d, "fade", 2)
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         share = lambda: d.find_element(By.ID, "share").get_attribute("href") or ""
-        wait(lambda: "w=0.5" in share() or error_text(d), "the grid with w = 0.5")
         link = share()
         for key in ["w=0.5", "layer=conditional", "fade=2", "fan_eta=1"]:
             assert key in link, f"{key} missing from {link}"
@@ -266,8 +294,8 @@ def main():
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
         form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "layer", "solver", "schedule", "fade", "fan-eta"]}
         assert form == {"w": "0.5", "layer": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "1"}, form
-        d.find_element(By.ID, "generate").click()
-        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, "the grid from the link")
+        click_run(d, "generate")
+        assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, error_text(d)
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == shown
         print("e2e: classifier-free guidance and a link with w, fade and the solver reproduce")
         # A link from before the fade and the solver existed keeps its meaning: the paper's
@@ -285,8 +313,7 @@ def main():
         for el_id, value in [("w", 0.01), ("fade", ""), ("fan-eta", 1), ("eta", 0)]:
             set_value(d, el_id, value)
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
-        wait(lambda: first_now() == first or error_text(d), "the defaults to give the first images again")
-        assert not error_text(d), error_text(d)
+        assert first_now() == first, "the defaults did not give the first images again"
 
         # The same run forced onto WebGPU (SwiftShader here): same settings, images within
         # float tolerance of the CPU ones, so at least the share of equal pixels is high.
@@ -300,9 +327,8 @@ def main():
         assert on_webgpu(), d.find_element(By.ID, "backend-status").text
         _, _, files = transferred(since, "choosing WebGPU")
         assert [f for f in files if f.startswith("vdiff-webgpu") and f.endswith(".wasm")], f"WebGPU module not fetched: {files}"
-        d.find_element(By.ID, "generate").click()
-        wait(lambda: "webgpu" in d.find_element(By.ID, "stats").text or error_text(d), "the WebGPU grid")
-        assert not error_text(d), error_text(d)
+        click_run(d, "generate")
+        assert "webgpu" in d.find_element(By.ID, "stats").text and not error_text(d), error_text(d)
         assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10
         diff = d.execute_script(PIXELS + """
             const now = pixels(); let m = 0;
@@ -315,9 +341,9 @@ def main():
         # Side by side: conditional ddim, v1 and v2 from the same seed, each with time and rows.
         Select(d.find_element(By.ID, "backend")).select_by_value("cpu")
         wait(lambda: "CPU" in d.find_element(By.ID, "backend-status").text, "the CPU backend")
-        d.find_element(By.ID, "compare").click()
-        wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#compare-out figure")) == 3 or error_text(d), "three grids")
+        click_run(d, "compare")
         assert not error_text(d), error_text(d)
+        assert len(d.find_elements(By.CSS_SELECTOR, "#compare-out figure")) == 3
         caps = [f.text for f in d.find_elements(By.CSS_SELECTOR, "#compare-out figcaption")]
         assert [c.split(":")[0] for c in caps] == ["conditional ddim", "v1", "v2"], caps
         assert caps[0].endswith("20 U-Net rows") and caps[2].endswith("11 U-Net rows"), caps
@@ -344,8 +370,8 @@ def main():
         Select(d.find_element(By.ID, "method")).select_by_value("unconditional/v2")
         for el_id, value in [("n", 10), ("steps", 2), ("seed", 3)]:
             set_value(d, el_id, value)
-        d.find_element(By.ID, "generate").click()
-        wait(lambda: "cpu" in d.find_element(By.ID, "stats").text, "a CPU run without the WebGPU module")
+        click_run(d, "generate")
+        assert "cpu" in d.find_element(By.ID, "stats").text, f"not a CPU run: {page_state()}"
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
     finally:
         Quiet.refuse = ""
