@@ -14,5 +14,6 @@ cargo test --release --target wasm32-unknown-unknown --test web --features flex,
 echo "-- end to end: trunk build, serve dist/, drive Chromium"
 scripts/build-page.sh
 python3 tests/e2e/test_page.py
-echo "-- the page's CPU backend speed (reported, not asserted; same images every run)"
-python3 tests/e2e/cpu_speed.py
+echo "-- the page's speed on each backend (reported, not asserted; same images every run)"
+python3 tests/e2e/page_speed.py --backend cpu
+python3 tests/e2e/page_speed.py --backend webgpu --reps 3

@@ -31,6 +31,7 @@ impl Backend {
     pub fn open(self) -> Result<(Device, Backend, String), String> {
         match self {
             Backend::Auto => Ok(auto_device()),
+            Backend::Wgpu => Ok((Backend::Wgpu.device()?, Backend::Wgpu, format!("device: wgpu ({})", gpu_build()))),
             b => Ok((b.device()?, b, format!("device: {}", b.name()))),
         }
     }
@@ -45,6 +46,7 @@ impl Backend {
             Backend::Flex => Ok(Device::flex()),
             Backend::Wgpu => WGPU
                 .get_or_init(|| {
+                    fusers_off()?;
                     Device::wgpu_options()
                         .init()
                         .map_err(|e| format!("no usable wgpu adapter (GPU): {e}; use --device flex"))
@@ -85,8 +87,11 @@ fn pick_auto_device() -> (Device, Backend, String) {
     .find_map(|(ty, kind)| infos.iter().find(|i| i.device_type == ty).map(|i| (kind, i)));
     if let Some((kind, info)) = pick {
         let what = describe(info);
+        if let Err(e) = fusers_off() {
+            return (Device::flex(), Backend::Flex, format!("device: flex (CPU): wgpu not opened: {e}"));
+        }
         match Device::wgpu_options().device_kind(kind).init() {
-            Ok(device) => return (device, Backend::Wgpu, format!("device: wgpu on {what}")),
+            Ok(device) => return (device, Backend::Wgpu, format!("device: wgpu on {what} ({})", gpu_build())),
             Err(e) => {
                 return (Device::flex(), Backend::Flex, format!("device: flex (CPU): wgpu could not open {what}: {e}"))
             }
@@ -98,6 +103,56 @@ fn pick_auto_device() -> (Device, Backend, String) {
         format!("no hardware GPU adapter; skipped {}", infos.iter().map(describe).collect::<Vec<_>>().join(", "))
     };
     (Device::flex(), Backend::Flex, format!("device: flex (CPU): {why}"))
+}
+
+/// What this build does on the GPU: fusion and autotune, the shader compiler, fusers switched off.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_build() -> String {
+    let tuning = if cfg!(feature = "gpu-tuning") { "fusion + autotune" } else { "no fusion, no autotune" };
+    let compiler = if cfg!(feature = "spirv") { "SPIR-V on Vulkan" } else { "WGSL" };
+    match fusers_off() {
+        Ok(off) if !off.is_empty() => format!("{tuning}, fusers off: {}, {compiler}", off.join(", ")),
+        _ => format!("{tuning}, {compiler}"),
+    }
+}
+
+/// The environment variable naming the fusion optimizations to switch off on the GPU.
+pub const FUSERS_OFF: &str = "VDIFF_FUSERS_OFF";
+
+/// Switch off the fusion optimizations named in `VDIFF_FUSERS_OFF` (`all`, or comma-separated
+/// names of burn-cubecl's built-in fusers: ElementWise, Matmul, Reduce, ReduceBroadcasted,
+/// NHWCRelayout) before the GPU's first op, for the whole process. It measures what fusion buys
+/// and routes around a fuser that computes wrong, without another build. Returns the names
+/// switched off.
+#[cfg(all(not(target_arch = "wasm32"), feature = "gpu-tuning"))]
+pub fn fusers_off() -> Result<Vec<String>, String> {
+    static DONE: std::sync::OnceLock<Result<Vec<String>, String>> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        use burn_cubecl::fusion::{remove, BUILTIN_NAMES};
+        let Ok(value) = std::env::var(FUSERS_OFF) else { return Ok(Vec::new()) };
+        let names: Vec<String> = if value.trim().eq_ignore_ascii_case("all") {
+            BUILTIN_NAMES.iter().map(|n| n.to_string()).collect()
+        } else {
+            value.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
+        };
+        for name in &names {
+            if !BUILTIN_NAMES.contains(&name.as_str()) {
+                return Err(format!("{FUSERS_OFF}: no fuser {name:?} (all, {})", BUILTIN_NAMES.join(", ")));
+            }
+            remove(name).map_err(|e| format!("{FUSERS_OFF}: cannot switch {name} off: {e:?}"))?;
+        }
+        Ok(names)
+    })
+    .clone()
+}
+
+/// Without fusion compiled in there is nothing to switch off; a request to is refused.
+#[cfg(all(not(target_arch = "wasm32"), not(feature = "gpu-tuning")))]
+pub fn fusers_off() -> Result<Vec<String>, String> {
+    match std::env::var(FUSERS_OFF) {
+        Ok(v) if !v.trim().is_empty() => Err(format!("{FUSERS_OFF}={v}: this build has no fusion (feature gpu-tuning)")),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// Drive a future that needs no reactor (wgpu's native adapter enumeration) to completion.

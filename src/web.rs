@@ -89,6 +89,10 @@ pub struct Engine {
     manifest: Manifest,
 }
 
+/// The U-Net batch sizes WebGPU warms up with, in order: v2's fan-out starts from one row and
+/// the default run has ten; each twice, so the second pass can use what autotune measured.
+const WARM_UP_ROWS_WEBGPU: [usize; 4] = [1, 10, 1, 10];
+
 /// Manifest entries a config needs, in load order.
 fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
     let (unet, layer) = cfg.entries();
@@ -219,16 +223,20 @@ impl Engine {
         }))
     }
 
-    /// Run one U-Net forward on one image and read it back: compiles the shaders while the
-    /// remaining weights download. The promise holds no borrow of the engine, so weights can
-    /// load meanwhile.
+    /// Run U-Net forwards and read each back: compiles the shaders while the remaining weights
+    /// download. On WebGPU it also gives autotune the default run's shapes to measure: its
+    /// results arrive asynchronously there, and until they do the first candidate kernel runs.
+    /// The promise holds no borrow of the engine, so weights can load meanwhile.
     pub fn warm_up(&self, name: &str) -> Result<js_sys::Promise, JsError> {
         let Some(Network::UNet(u)) = self.net(name) else { return Err(js_err(format!("{name} is not loaded"))) };
         let (unet, device): (&'static UNet, Device) = (u, self.device.clone());
+        let passes: &'static [usize] = if self.backend == "webgpu" { &WARM_UP_ROWS_WEBGPU } else { &[1] };
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
-            let v = crate::sampler::Denoiser::velocity(unet, x, 0.0, &[0]);
-            v.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
+            for &rows in passes {
+                let x = Tensor::<4>::zeros([rows, 3, 32, 32], &device);
+                let v = crate::sampler::Denoiser::velocity(unet, x, 0.0, &vec![0; rows]);
+                v.into_data_async().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
+            }
             Ok(JsValue::UNDEFINED)
         }))
     }

@@ -265,7 +265,7 @@ fn wgpu_training_matches_flex() {
                 1e-3,
                 0.9,
             );
-            out.push(l);
+            out.push(l.into_scalar::<f32>() as f64);
         }
         out
     };
@@ -275,6 +275,47 @@ fn wgpu_training_matches_flex() {
     }
     // The steps moved the weights: the last loss is not the first (a frozen model would pass above).
     assert!((on_cpu[3] - on_cpu[0]).abs() > 1e-4, "{on_cpu:?}");
+}
+
+/// Burn's GPU defaults compute right: a seeded 20-step training run on wgpu (here the software
+/// Vulkan adapter) with fusion and autotune, the same run with every fuser switched off
+/// (`VDIFF_FUSERS_OFF=all`), and the run on Flex, all from the same initial weights, give the
+/// same loss at every step within `LOSS_TOLERANCE` (relative): the kernels sum in other orders,
+/// and Adam carries such differences forward (on the software adapter they stay below 1e-5); a
+/// wrong kernel moves the losses by far more.
+#[test]
+fn wgpu_fusion_and_autotune_train_like_flex() {
+    const LOSS_TOLERANCE: f64 = 1e-3;
+    let losses = |device: &str, fusers_off: Option<&str>| -> Vec<f64> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vdiff"));
+        cmd.args("train bench --width 8 --levels 3 --batch 4 --steps 19 --conv matmul --losses --device".split(' '));
+        cmd.arg(device).env("RAYON_NUM_THREADS", "1");
+        match fusers_off {
+            Some(v) => cmd.env(vdiff::device::FUSERS_OFF, v),
+            None => cmd.env_remove(vdiff::device::FUSERS_OFF),
+        };
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "train bench on {device}: {err}");
+        err.lines().filter(|l| l.starts_with("loss ")).map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect()
+    };
+    let flex = losses("flex", None);
+    let fused = losses("wgpu", None);
+    let unfused = losses("wgpu", Some("all"));
+    assert_eq!(flex.len(), 20, "{flex:?}");
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (step, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= LOSS_TOLERANCE * y.abs(), "{what}, step {step}: {x} vs {y}\n{a:?}\n{b:?}");
+        }
+    };
+    close(&fused, &flex, "wgpu with fusion against flex");
+    close(&unfused, &flex, "wgpu without fusion against flex");
+    close(&fused, &unfused, "wgpu with fusion against without");
+    // The batches differ step to step: a run that computed nothing would not pass the above with
+    // a varying loss.
+    let spread = flex.iter().cloned().fold(f64::MIN, f64::max) - flex.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread > 0.05, "{flex:?}");
 }
 
 /// The campaign a GPU lease runs, dry: a tiny network, a budget of seconds, on the CPU. Each

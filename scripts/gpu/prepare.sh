@@ -7,6 +7,9 @@
 #                 both U-Nets) do not fit beside the data within 64 MiB; lease.sh resumes them
 #                 from .gpu/runs/<kind>/ where a machine allows more.
 #   .gpu/vdiff.xz with --probe: stripped release binary, xz (73 → 11 MB), Burn's wgpu speed probe
+#   .gpu/burn/    with --burn (nothing else then): the builds burn-speed.sh compares, stripped,
+#                 xz: fused (the crate's build: fusion + autotune), plain (neither), spirv
+#                 (fusion + autotune, SPIR-V). Three builds of Burn: the first time, an hour here.
 #   .gl/          Debian's Vulkan loader and GLVND (the GPU machine lacks the loader, and NVIDIA's
 #                 Vulkan driver, libGLX_nvidia, needs libGLdispatch from libglvnd0)
 set -euo pipefail
@@ -15,7 +18,7 @@ data=${VDIFF_DATA:-../shared/data/cifar10}
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >>.git/info/exclude
 grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >>.git/info/exclude
 mkdir -p .gpu .gl
-[ -f .gpu/cifar/train.jpg ] || python3 scripts/gpu/pack.py "$data" .gpu/cifar 95
+[ "${1:-}" = "--burn" ] || [ -f .gpu/cifar/train.jpg ] || python3 scripts/gpu/pack.py "$data" .gpu/cifar 95
 if ! ls .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial
   o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
@@ -23,8 +26,22 @@ if ! ls .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   (cd .gl && apt-get "${o[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
-cargo build --release --features train
 vdiff="$CARGO_TARGET_DIR/release/vdiff"
+if [ "${1:-}" = "--burn" ]; then
+  rm -rf .gpu/burn && mkdir -p .gpu/burn
+  build() {  # build NAME CARGO-FEATURE-ARGS…
+    local name=$1; shift
+    cargo build --release "$@"
+    strip -o ".gpu/burn/$name" "$vdiff"
+    xz -9 -T2 -f ".gpu/burn/$name"
+  }
+  build plain --no-default-features --features cli,train
+  build spirv --features train,spirv
+  build fused --features train  # last: the default build stays in the target directory
+  du -sh .gpu/burn .gl
+  exit 0
+fi
+cargo build --release --features train
 rm -rf .gpu/init .gpu/vdiff.xz
 mkdir -p .gpu/init
 for kind in unconditional conditional; do

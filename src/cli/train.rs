@@ -87,6 +87,22 @@ pub struct TrainBenchArgs {
     /// Device: flex or wgpu.
     #[arg(long, default_value = "flex")]
     pub device: String,
+    /// Which 1×1 convolutions to time: both variants side by side, or one of them.
+    #[arg(long, value_enum, default_value = "both")]
+    pub conv: ConvVariants,
+    /// Print every step's loss (seeded: the same on every device up to float error, so a
+    /// device that computes wrong shows).
+    #[arg(long)]
+    pub losses: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvVariants {
+    Both,
+    /// Burn's convolution.
+    Burn,
+    /// The crate's 1×1 convolutions as matmuls (what training uses).
+    Matmul,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +186,11 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Warm start: begin from this weights directory's entry of the same network (the committed
+    /// weights, or a guide trained on another t range) instead of a fresh initialisation.
+    /// --resume continues a run's own checkpoint instead.
+    #[arg(long, conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -261,8 +282,9 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                 arch: Arch::Unet { config: config.clone() },
             };
             let dev = device(&a.common.device)?;
-            let model = config.init(&dev.clone().autodiff());
-            let ema = config.init(&dev);
+            let (init, arch) = (a.common.init.as_deref(), format!("{config:?}"));
+            let model = warm_start(config.init(&dev.clone().autodiff()), init, entry, &arch)?;
+            let ema = warm_start(config.init(&dev), init, entry, &arch)?;
             train_network(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
@@ -288,16 +310,23 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let entry = a.layer.name();
             let file = format!("{entry}.bpk");
             let adev = dev.clone().autodiff();
+            let init = a.common.init.as_deref();
             match a.layer {
                 LayerKind::Guide => {
                     let config = GuideNetConfig::new();
+                    let arch = format!("{config:?}");
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
-                    train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                    let model = warm_start(config.init(&adev), init, entry, &arch)?;
+                    let ema = warm_start(config.init(&dev), init, entry, &arch)?;
+                    train_network(&a.common, info, model, ema, frozen, objective, dev)
                 }
                 LayerKind::Paper | LayerKind::Residual | LayerKind::Conditional => {
                     let config = ClassLayerConfig::new().with_residual(a.layer == LayerKind::Residual);
+                    let arch = format!("{config:?}");
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
-                    train_network(&a.common, info, config.init(&adev), config.init(&dev), frozen, objective, dev)
+                    let model = warm_start(config.init(&adev), init, entry, &arch)?;
+                    let ema = warm_start(config.init(&dev), init, entry, &arch)?;
+                    train_network(&a.common, info, model, ema, frozen, objective, dev)
                 }
             }
         }
@@ -306,6 +335,18 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
         TrainCmd::Campaign(a) => campaign(a),
         TrainCmd::Classifier(a) => classifier(a),
     }
+}
+
+/// `model` with the weights of `entry` in the weights directory `init`, when one is given.
+fn warm_start<M: burn::module::Module>(
+    model: M,
+    init: Option<&Path>,
+    entry: &str,
+    arch: &str,
+) -> anyhow::Result<M> {
+    let Some(dir) = init else { return Ok(model) };
+    let manifest = Manifest::read(dir).with_context(|| format!("--init weights in {}", dir.display()))?;
+    Ok(load_bytes(model, &manifest.read_file(dir, entry)?, entry, arch)?)
 }
 
 fn train_network<M: Trainable>(
@@ -415,6 +456,7 @@ fn campaign(a: CampaignArgs) -> anyhow::Result<()> {
             device: a.device.clone(),
             out: a.out.clone(),
             quiet: a.quiet,
+            init: None,
         }
     };
     let unet = |name: &str, conditional: bool| UnetArgs {
@@ -516,21 +558,32 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     for &width in &a.width {
         let config = UNetConfig::new().with_width(width).with_levels(a.levels).with_conditional(false);
-        adev.seed(0);
-        let mut model = config.init(&adev);
-        let mut ema_model = config.init(&dev);
+        // Initialised on the CPU from a fixed seed, so every device starts from the same weights
+        // and the losses of two devices can be compared step by step.
+        let cpu = Device::flex();
+        cpu.seed(0);
+        let init = vdiff::weights::to_bytes(config.init(&cpu), false);
+        let arch = format!("{config:?}");
+        let mut model = load_bytes(config.init(&adev), &init, "init", &arch)?;
+        let mut ema_model = load_bytes(config.init(&dev), &init, "init", &arch)?;
         let params = ema_model.num_params();
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         let mut rng = Noise::new(0);
         let mut times = [0.0f64; 2];
+        let variants: &[(usize, bool)] = match a.conv {
+            ConvVariants::Both => &[(0, false), (1, true)],
+            ConvVariants::Burn => &[(0, false)],
+            ConvVariants::Matmul => &[(1, true)],
+        };
         for step in 0..=a.steps {
-            for (k, matmul) in [false, true].into_iter().enumerate() {
+            for &(k, matmul) in variants {
                 set_matmul_1x1(matmul);
                 let started = Instant::now();
                 let x0 = rng.normal_tensor([a.batch, 3, 32, 32], &adev);
                 let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([a.batch], &adev);
                 let t: Vec<f64> = (0..a.batch).map(|_| rng.uniform()).collect();
-                (model, ema_model, _) = train_step(
+                let loss;
+                (model, ema_model, loss) = train_step(
                     model,
                     ema_model,
                     &mut optim,
@@ -541,21 +594,27 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
                     2e-4,
                     0.998,
                 );
+                // Reading the loss back waits for the step: the time is the step's, not its launch's.
+                let loss = loss.into_scalar::<f32>();
                 if step > 0 {
                     times[k] += started.elapsed().as_secs_f64();
+                }
+                if a.losses {
+                    eprintln!("loss c={width} {} step {step}: {loss:.6}", ["burn-conv", "matmul-1x1"][k]);
                 }
             }
         }
         set_matmul_1x1(true);
         let ips = times.map(|t| (a.steps * a.batch) as f64 / t);
+        let shown = |k: usize| if times[k] > 0.0 { format!("{:.1}", ips[k]) } else { "–".into() };
+        let ratio = if a.conv == ConvVariants::Both { format!("{:.2}×", ips[1] / ips[0]) } else { "–".into() };
         println!(
-            "| {width} | {} | {:.2} M | {} | {:.1} | {:.1} | {:.2}× |",
+            "| {width} | {} | {:.2} M | {} | {} | {} | {ratio} |",
             a.levels,
             params as f64 / 1e6,
             a.batch,
-            ips[0],
-            ips[1],
-            ips[1] / ips[0]
+            shown(0),
+            shown(1),
         );
     }
     Ok(())

@@ -18,7 +18,8 @@ use crate::schedule;
 use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
 
 /// One optimizer step: v-objective loss on the batch `(x0, classes, t)`, backward, Adam with
-/// learning rate `lr`, EMA with `decay`. Returns the new model, the new EMA and the loss.
+/// learning rate `lr`, EMA with `decay`. Returns the new model, the new EMA and the loss, left on
+/// the device: reading it back would wait for the step to finish on a GPU.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step<M: Trainable>(
     model: M,
@@ -30,9 +31,9 @@ pub fn train_step<M: Trainable>(
     rng: &mut Noise,
     lr: f64,
     decay: f64,
-) -> (M, M, f64) {
+) -> (M, M, Tensor<1>) {
     let l = loss(&model, frozen, x0, classes, t, objective, rng, true);
-    let lv = l.clone().into_scalar::<f32>() as f64;
+    let lv = l.clone().inner();
     let grads = GradientsParams::from_grads(l.backward(), &model);
     let model = optim.step(lr, model, grads);
     let ema_model = ema::update(ema_model, &model, decay);
@@ -338,14 +339,18 @@ pub fn validate<M: Trainable>(
 ) -> f64 {
     let n = n.min(val.len());
     let mut rng = Noise::with_stream(0x5eed, 7);
-    let mut total = 0.0;
+    // Summed on the device and read once: one wait for the device per validation.
+    let mut total: Option<Tensor<1>> = None;
     for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
         let (x0, cls) = val.batch(chunk, None, device);
         let t: Vec<f64> = chunk.iter().map(|&i| objective.t((i as f64 + 0.5) / n as f64)).collect();
-        let l = loss(model, frozen, x0, cls, &t, objective, &mut rng, false);
-        total += l.into_scalar::<f32>() as f64 * chunk.len() as f64;
+        let l = loss(model, frozen, x0, cls, &t, objective, &mut rng, false) * chunk.len() as f64;
+        total = Some(match total.take() {
+            Some(sum) => sum + l,
+            None => l,
+        });
     }
-    total / n as f64
+    total.map_or(0.0, |t| t.into_scalar::<f32>() as f64 / n as f64)
 }
 
 impl<M: Trainable> Run<'_, M> {
@@ -379,12 +384,14 @@ impl<M: Trainable> Run<'_, M> {
             let loss = self.step(&mut state, &mut optim, &mut rng, &mut order);
             window.add(loss);
             bar.set_position(state.step as u64);
-            bar.set_message(format!(
-                "loss {:.4} {:.1} img/s best val {:.4}",
-                window.mean_loss(),
-                window.images_per_s(state.step, cfg.batch),
-                state.early.best_val
-            ));
+            if !self.quiet && state.step.is_multiple_of(BAR_LOSS_EVERY) {
+                bar.set_message(format!(
+                    "loss {:.4} {:.1} img/s best val {:.4}",
+                    window.mean_loss(),
+                    window.images_per_s(state.step, cfg.batch),
+                    state.early.best_val
+                ));
+            }
             let out_of_time = self.time_limit_s.is_some_and(|l| clock.started.elapsed().as_secs_f64() >= l);
             let due = self.checkpoint_every_s.is_some_and(|s| window.since.elapsed().as_secs_f64() >= s);
             if state.step.is_multiple_of(cfg.eval_every) || state.step == cfg.max_steps || out_of_time || due {
@@ -409,7 +416,7 @@ impl<M: Trainable> Run<'_, M> {
         optim: &mut ModuleOptimizer,
         rng: &mut Noise,
         order: &mut EpochOrder,
-    ) -> f64 {
+    ) -> Tensor<1> {
         let cfg = &state.config;
         let idx = order.batch(state.step, cfg.batch, cfg.seed, self.train.len());
         let (x0, cls) = self.train.batch(&idx, Some(rng), &self.device.clone().autodiff());
@@ -533,25 +540,36 @@ impl EpochOrder {
 }
 
 /// Training losses and throughput since the last evaluation.
+/// Steps between the progress bar's loss readings: each reading waits for the device.
+const BAR_LOSS_EVERY: usize = 50;
+
+/// The training losses since the last log row, summed on the device: the host reads them only
+/// when it logs, so a GPU never waits for the host between steps.
 struct Window {
     since: Instant,
     from_step: usize,
-    loss_sum: f64,
+    loss_sum: Option<Tensor<1>>,
     losses: usize,
 }
 
 impl Window {
     fn new(from_step: usize) -> Self {
-        Self { since: Instant::now(), from_step, loss_sum: 0.0, losses: 0 }
+        Self { since: Instant::now(), from_step, loss_sum: None, losses: 0 }
     }
 
-    fn add(&mut self, loss: f64) {
-        self.loss_sum += loss;
+    fn add(&mut self, loss: Tensor<1>) {
+        self.loss_sum = Some(match self.loss_sum.take() {
+            Some(sum) => sum + loss,
+            None => loss,
+        });
         self.losses += 1;
     }
 
     fn mean_loss(&self) -> f64 {
-        self.loss_sum / self.losses.max(1) as f64
+        match &self.loss_sum {
+            Some(sum) => sum.clone().into_scalar::<f32>() as f64 / self.losses as f64,
+            None => 0.0,
+        }
     }
 
     fn images_per_s(&self, step: usize, batch: usize) -> f64 {

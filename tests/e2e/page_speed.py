@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The page's CPU backend speed, as a user sees it: conditional ddim runs of a few sizes in
+"""The page's speed on one backend, as a user sees it: conditional ddim runs of a few sizes in
 headless Chromium, each timed by the page itself (its stats line), best of `--reps`.
 
-    python3 tests/e2e/cpu_speed.py [--dist DIR] [--reps 2]
+    python3 tests/e2e/page_speed.py [--backend cpu|webgpu] [--dist DIR] [--reps 2]
 
 Prints one line per setting and a fingerprint of the grid's pixels, so that two builds (e.g.
 with and without WebAssembly SIMD) can be compared for speed and images; fails if two runs of
@@ -27,6 +27,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dist", default=e2e.DIST)
     p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--backend", choices=["cpu", "webgpu"], default="cpu")
     a = p.parse_args()
     e2e.DIST = os.path.abspath(a.dist)
     httpd, url = e2e.serve()
@@ -34,8 +35,11 @@ def main():
     try:
         d.get(url)
         e2e.wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load")
-        Select(d.find_element(By.ID, "backend")).select_by_value("cpu")
-        e2e.wait(lambda: "CPU" in d.find_element(By.ID, "backend-status").text, "the CPU backend")
+        Select(d.find_element(By.ID, "backend")).select_by_value(a.backend)
+        shown_as = {"cpu": "Running on CPU", "webgpu": "Running on WebGPU"}[a.backend]
+        e2e.wait(lambda: d.find_element(By.ID, "backend-status").text.startswith(shown_as) or e2e.error_text(d),
+                 f"the {a.backend} backend")
+        assert not e2e.error_text(d), e2e.error_text(d)
         for n, steps in SETTINGS:
             best, prints = None, set()
             for _ in range(a.reps):
@@ -53,7 +57,7 @@ def main():
             assert len(prints) == 1, f"the same settings gave different images: {prints}"
             shown = len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample"))
             assert shown == n, f"{shown} images shown, {n} asked"
-            print(f"cpu_speed: conditional ddim N = {n}, {steps} steps: {best:.2f} s, {n / best:.2f} images/s, "
+            print(f"page_speed ({a.backend}): conditional ddim N = {n}, {steps} steps: {best:.2f} s, {n / best:.2f} images/s, "
                   f"pixels {prints.pop()}", flush=True)
     finally:
         d.quit()
