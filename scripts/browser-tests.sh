@@ -9,11 +9,11 @@ scripts/setup-web.sh
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=600
 echo "-- wasm-bindgen-test (WebGPU on the browser's adapter)"
-cargo test --release --target wasm32-unknown-unknown --test web --features flex,webgpu
+cargo test --release --target wasm32-unknown-unknown --test web --no-default-features --features flex,webgpu
 
 echo "-- end to end: trunk build, serve dist/, drive Chromium"
 scripts/build-page.sh
 python3 tests/e2e/test_page.py
 echo "-- the page's speed on each backend (reported, not asserted; same images every run)"
 python3 tests/e2e/page_speed.py --backend cpu
-python3 tests/e2e/page_speed.py --backend webgpu --reps 3
+python3 tests/e2e/page_speed.py --backend webgpu --sizes 10 --reps 2

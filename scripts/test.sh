@@ -20,7 +20,7 @@ cargo test --release --features train
 
 step "wasm32 library build"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-cargo build --release --target wasm32-unknown-unknown --lib --features flex,webgpu
+cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features flex,webgpu
 
 if [ -x scripts/browser-tests.sh ]; then
   step "browser tests (headless Chromium, WebGPU)"

@@ -72,7 +72,16 @@ function startWorker() {
     pending.delete(m.id);
     if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
   };
-  worker.onerror = (e) => showError(`the engine stopped: ${e.message}`);
+  worker.onerror = (e) => {
+    // A wasm abort kills the module: end every pending call (the run's buttons come free) and
+    // start a fresh worker on the chosen backend for the next run.
+    const stopped = new Error(`the engine stopped: ${e.message}`);
+    showError(stopped.message);
+    for (const p of pending.values()) p.reject(stopped);
+    pending.clear();
+    worker.terminate();
+    startWorker().then(chooseBackend).catch((err) => showError(`${stopped.message}; restarting it failed: ${err.message || err}`));
+  };
   // The same CPU module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled
   // again there. The WebGPU module's name comes from the build (scripts/build-webgpu-module.sh).
   const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select
 sys.path.insert(0, os.path.dirname(__file__))
 import test_page as e2e  # noqa: E402
 
-SETTINGS = [(10, 10), (20, 10)]  # (N, steps)
+STEPS = 10
 
 
 def main():
@@ -28,6 +28,7 @@ def main():
     p.add_argument("--dist", default=e2e.DIST)
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--backend", choices=["cpu", "webgpu"], default="cpu")
+    p.add_argument("--sizes", default="10,20", help="N of each setting (10 steps each)")
     a = p.parse_args()
     e2e.DIST = os.path.abspath(a.dist)
     httpd, url = e2e.serve()
@@ -40,7 +41,7 @@ def main():
         e2e.wait(lambda: d.find_element(By.ID, "backend-status").text.startswith(shown_as) or e2e.error_text(d),
                  f"the {a.backend} backend")
         assert not e2e.error_text(d), e2e.error_text(d)
-        for n, steps in SETTINGS:
+        for n, steps in [(int(n), STEPS) for n in a.sizes.split(",")]:
             best, prints = None, set()
             for _ in range(a.reps):
                 Select(d.find_element(By.ID, "method")).select_by_value("conditional/ddim")
