@@ -14,6 +14,5 @@ cargo test --release --target wasm32-unknown-unknown --test web --no-default-fea
 echo "-- end to end: trunk build, serve dist/, drive Chromium"
 scripts/build-page.sh
 python3 tests/e2e/test_page.py
-echo "-- the page's speed on each backend (reported, not asserted; same images every run)"
+echo "-- the page's CPU backend speed (reported, not asserted; same images every run)"
 python3 tests/e2e/page_speed.py --backend cpu
-python3 tests/e2e/page_speed.py --backend webgpu --sizes 10 --reps 2

@@ -89,9 +89,9 @@ pub struct Engine {
     manifest: Manifest,
 }
 
-/// The U-Net batch sizes WebGPU warms up with, in order: v2's fan-out starts from one row and
-/// the default run has ten; each twice, so the second pass can use what autotune measured.
-const WARM_UP_ROWS_WEBGPU: [usize; 4] = [1, 10, 1, 10];
+/// The U-Net batch sizes WebGPU warms up with: v2's fan-out starts from one row and the default
+/// run has ten.
+const WARM_UP_ROWS_WEBGPU: [usize; 2] = [1, 10];
 
 /// Manifest entries a config needs, in load order.
 fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
@@ -224,9 +224,8 @@ impl Engine {
     }
 
     /// Run U-Net forwards and read each back: compiles the shaders while the remaining weights
-    /// download. On WebGPU it also gives autotune the default run's shapes to measure: its
-    /// results arrive asynchronously there, and until they do the first candidate kernel runs.
-    /// The promise holds no borrow of the engine, so weights can load meanwhile.
+    /// download, on WebGPU for each of the default run's shapes (fused kernels are compiled per
+    /// shape). The promise holds no borrow of the engine, so weights can load meanwhile.
     pub fn warm_up(&self, name: &str) -> Result<js_sys::Promise, JsError> {
         let Some(Network::UNet(u)) = self.net(name) else { return Err(js_err(format!("{name} is not loaded"))) };
         let (unet, device): (&'static UNet, Device) = (u, self.device.clone());

@@ -13,7 +13,8 @@
 # batch size, `fused` and `spirv` also with every fuser off (VDIFF_FUSERS_OFF=all); then
 # sampling (`vdiff bench`, N images, STEPS steps) and PyTorch's figures (torch_speed.py).
 # The most important runs come first; a run that would pass the deadline is skipped and says so.
-# Dry run on a CPU machine with Mesa's software Vulkan: BATCHES=8 TRAIN_STEPS=2 N=10 STEPS=2.
+# Dry run on a CPU machine with Mesa's software Vulkan:
+#   WIDTH=8 BATCHES=8 TRAIN_STEPS=2 N=10 STEPS=2 PER_RUN_S=300 scripts/gpu/burn-speed.sh /tmp/speed 20
 set -uo pipefail
 out=${1:?usage: burn-speed.sh OUT [MINUTES]}
 minutes=${2:-8}
@@ -26,6 +27,7 @@ train_steps=${TRAIN_STEPS:-10}
 n=${N:-100}
 steps=${STEPS:-10}
 per_run=${PER_RUN_S:-75}
+width=${WIDTH:-32}
 say() { echo "$*" | tee -a "$log"; }
 
 if ls .gl/*.deb >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -60,7 +62,7 @@ run() {
 
 train() {  # train BUILD FUSERS_OFF BATCH
   local label="train $1${2:+ fusers-off=$2} batch $3"
-  VDIFF_FUSERS_OFF=$2 run "$label" "/tmp/burn/$1" train bench --device wgpu --width 32 --levels 3 \
+  VDIFF_FUSERS_OFF=$2 run "$label" "/tmp/burn/$1" train bench --device wgpu --width "$width" --levels 3 \
     --batch "$3" --steps "$train_steps" --conv matmul --losses
 }
 has() { [[ " ${builds[*]:-} " == *" $1 "* ]]; }
