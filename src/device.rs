@@ -150,7 +150,9 @@ pub fn fusers_off() -> Result<Vec<String>, String> {
 #[cfg(all(not(target_arch = "wasm32"), not(feature = "gpu-tuning")))]
 pub fn fusers_off() -> Result<Vec<String>, String> {
     match std::env::var(FUSERS_OFF) {
-        Ok(v) if !v.trim().is_empty() => Err(format!("{FUSERS_OFF}={v}: this build has no fusion (feature gpu-tuning)")),
+        Ok(v) if !v.trim().is_empty() => {
+            Err(format!("{FUSERS_OFF}={v}: this build has no fusion (feature gpu-tuning)"))
+        }
         _ => Ok(Vec::new()),
     }
 }

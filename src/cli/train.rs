@@ -338,12 +338,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
 }
 
 /// `model` with the weights of `entry` in the weights directory `init`, when one is given.
-fn warm_start<M: burn::module::Module>(
-    model: M,
-    init: Option<&Path>,
-    entry: &str,
-    arch: &str,
-) -> anyhow::Result<M> {
+fn warm_start<M: burn::module::Module>(model: M, init: Option<&Path>, entry: &str, arch: &str) -> anyhow::Result<M> {
     let Some(dir) = init else { return Ok(model) };
     let manifest = Manifest::read(dir).with_context(|| format!("--init weights in {}", dir.display()))?;
     Ok(load_bytes(model, &manifest.read_file(dir, entry)?, entry, arch)?)
