@@ -283,8 +283,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             };
             let dev = device(&a.common.device)?;
             let (init, arch) = (a.common.init.as_deref(), format!("{config:?}"));
-            let model = warm_start(config.init(&dev.clone().autodiff()), init, entry, &arch)?;
-            let ema = warm_start(config.init(&dev), init, entry, &arch)?;
+            let (model, ema) = warm_start(config.init(&dev.clone().autodiff()), config.init(&dev), init, entry, &arch)?;
             train_network(&a.common, info, model, ema, Frozen::default(), Objective::default(), dev)
         }
         TrainCmd::AddNet(a) => {
@@ -316,16 +315,14 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                     let config = GuideNetConfig::new();
                     let arch = format!("{config:?}");
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
-                    let model = warm_start(config.init(&adev), init, entry, &arch)?;
-                    let ema = warm_start(config.init(&dev), init, entry, &arch)?;
+                    let (model, ema) = warm_start(config.init(&adev), config.init(&dev), init, entry, &arch)?;
                     train_network(&a.common, info, model, ema, frozen, objective, dev)
                 }
                 LayerKind::Paper | LayerKind::Residual | LayerKind::Conditional => {
                     let config = ClassLayerConfig::new().with_residual(a.layer == LayerKind::Residual);
                     let arch = format!("{config:?}");
                     let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
-                    let model = warm_start(config.init(&adev), init, entry, &arch)?;
-                    let ema = warm_start(config.init(&dev), init, entry, &arch)?;
+                    let (model, ema) = warm_start(config.init(&adev), config.init(&dev), init, entry, &arch)?;
                     train_network(&a.common, info, model, ema, frozen, objective, dev)
                 }
             }
@@ -337,11 +334,19 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
     }
 }
 
-/// `model` with the weights of `entry` in the weights directory `init`, when one is given.
-fn warm_start<M: burn::module::Module>(model: M, init: Option<&Path>, entry: &str, arch: &str) -> anyhow::Result<M> {
-    let Some(dir) = init else { return Ok(model) };
+/// The model and its EMA, both with the weights of `entry` in the weights directory `init` when
+/// one is given (read once).
+fn warm_start<M: burn::module::Module>(
+    model: M,
+    ema: M,
+    init: Option<&Path>,
+    entry: &str,
+    arch: &str,
+) -> anyhow::Result<(M, M)> {
+    let Some(dir) = init else { return Ok((model, ema)) };
     let manifest = Manifest::read(dir).with_context(|| format!("--init weights in {}", dir.display()))?;
-    Ok(load_bytes(model, &manifest.read_file(dir, entry)?, entry, arch)?)
+    let bytes = manifest.read_file(dir, entry)?;
+    Ok((load_bytes(model, &bytes, entry, arch)?, load_bytes(ema, &bytes, entry, arch)?))
 }
 
 fn train_network<M: Trainable>(

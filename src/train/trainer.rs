@@ -345,10 +345,7 @@ pub fn validate<M: Trainable>(
         let (x0, cls) = val.batch(chunk, None, device);
         let t: Vec<f64> = chunk.iter().map(|&i| objective.t((i as f64 + 0.5) / n as f64)).collect();
         let l = loss(model, frozen, x0, cls, &t, objective, &mut rng, false) * chunk.len() as f64;
-        total = Some(match total.take() {
-            Some(sum) => sum + l,
-            None => l,
-        });
+        total = Some(add_on_device(total.take(), l));
     }
     total.map_or(0.0, |t| t.into_scalar::<f32>() as f64 / n as f64)
 }
@@ -539,7 +536,14 @@ impl EpochOrder {
     }
 }
 
-/// Training losses and throughput since the last evaluation.
+/// `sum + x` without reading either back (`x` alone when there is no sum yet).
+fn add_on_device(sum: Option<Tensor<1>>, x: Tensor<1>) -> Tensor<1> {
+    match sum {
+        Some(sum) => sum + x,
+        None => x,
+    }
+}
+
 /// Steps between the progress bar's loss readings: each reading waits for the device.
 const BAR_LOSS_EVERY: usize = 50;
 
@@ -558,10 +562,7 @@ impl Window {
     }
 
     fn add(&mut self, loss: Tensor<1>) {
-        self.loss_sum = Some(match self.loss_sum.take() {
-            Some(sum) => sum + loss,
-            None => loss,
-        });
+        self.loss_sum = Some(add_on_device(self.loss_sum.take(), loss));
         self.losses += 1;
     }
 
