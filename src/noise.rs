@@ -9,6 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+/// Numbers in one image `[3, 32, 32]`.
+const IMAGE_LEN: usize = 3 * 32 * 32;
+/// ChaCha's 32-bit words one image uses: two `u64` per Box–Muller pair of normals.
+const IMAGE_WORDS: usize = IMAGE_LEN * 2;
+
 /// A seeded stream of uniform and standard normal numbers whose state can be saved.
 #[derive(Clone, Debug)]
 pub struct Noise {
@@ -72,9 +77,49 @@ impl Noise {
         out
     }
 
+    /// Rows `ids` of a draw of `total` images `[3, 32, 32]`: exactly the rows a draw of all
+    /// `total` (`normal_tensor([total, 3, 32, 32])`) would give them, and the stream moves past
+    /// the whole draw. Each row's numbers sit at a fixed place in the stream (ChaCha jumps
+    /// there), so a run split into parts draws the same noise for every image as the whole run.
+    pub fn normal_rows(&mut self, ids: &[usize], total: usize, device: &Device) -> Tensor<4> {
+        let start = self.rng.get_word_pos();
+        let mut out = Vec::with_capacity(ids.len() * IMAGE_LEN);
+        for &id in ids {
+            debug_assert!(id < total);
+            self.rng.set_word_pos(start + (id * IMAGE_WORDS) as u128);
+            out.extend(self.normals(IMAGE_LEN));
+        }
+        self.rng.set_word_pos(start + (total * IMAGE_WORDS) as u128);
+        Tensor::from_data(TensorData::new(out, [ids.len(), 3, 32, 32]), device)
+    }
+
     /// A standard normal tensor of the given shape on `device`.
     pub fn normal_tensor<const D: usize>(&mut self, shape: [usize; D], device: &Device) -> Tensor<D> {
         let len = shape.iter().product();
         Tensor::from_data(TensorData::new(self.normals(len), shape), device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(t: Tensor<4>) -> Vec<f32> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    #[test]
+    fn rows_of_a_draw_are_the_rows_of_the_whole_draw() {
+        let device = Device::flex();
+        let mut whole = Noise::new(9);
+        let all = values(whole.normal_tensor([5, 3, 32, 32], &device));
+        let next = whole.uniform();
+
+        let mut part = Noise::new(9);
+        let some = values(part.normal_rows(&[3, 1], 5, &device));
+        assert_eq!(&some[..IMAGE_LEN], &all[3 * IMAGE_LEN..4 * IMAGE_LEN]);
+        assert_eq!(&some[IMAGE_LEN..], &all[IMAGE_LEN..2 * IMAGE_LEN]);
+        // Past the draw, both streams are at the same place.
+        assert_eq!(part.uniform(), next);
     }
 }

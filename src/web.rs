@@ -14,9 +14,9 @@ use burn::tensor::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::eval::classifier::Classifier;
-use crate::image::{encode_png, from_rgb8, labelled_grid, to_rgb8, Provenance};
+use crate::image::{from_rgb8, labelled_grid, to_rgb8, Provenance};
 use crate::model::UNet;
-use crate::sampler::{Nets, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
+use crate::sampler::{Nets, Part, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
 use crate::weights::Manifest;
 
 #[wasm_bindgen(start)]
@@ -170,8 +170,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Start a run; every network it needs must be loaded.
-    pub fn start(&self, config_json: &str) -> Result<Run, JsError> {
+    /// Start part `part` of a run split `parts` ways (the page's CPU workers; 0 of 1: the whole
+    /// run); every network it needs must be loaded. The parts' images together are the whole
+    /// run's, whatever the split.
+    pub fn start(&self, config_json: &str, part: usize, parts: usize) -> Result<Run, JsError> {
         let cfg = parse_config(config_json)?;
         let names = needed(&cfg);
         let unet = match self.net(names[0]) {
@@ -185,13 +187,26 @@ impl Engine {
             Some(Some(Network::UNet(u))) if u.is_conditional() => Some(u),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
+        let part = Part { index: part, of: parts };
+        let sampling = Sampling::part(&cfg, Nets { unet, layer }, &self.device, part).map_err(js_err)?;
+        Ok(Run { sampling: Some(sampling), cfg, info: String::new() })
+    }
+
+    /// The labelled grid of a whole run's images (RGB bytes in class order, 32·32·3 each) as
+    /// PNG bytes — the same picture as the CLI's grid.png — remembering the run's share link
+    /// and the SHA-256 of the weights it ran.
+    pub fn grid_png(&self, config_json: &str, rgb: &[u8]) -> Result<Vec<u8>, JsError> {
+        let cfg = parse_config(config_json)?;
+        if rgb.len() != cfg.n * 3072 {
+            return Err(js_err(format!("{} bytes of images for N = {}", rgb.len(), cfg.n)));
+        }
         let mut weights = std::collections::BTreeMap::new();
-        for name in &names {
+        for name in needed(&cfg) {
             weights.insert(name.to_string(), self.manifest.entry(name).map_err(js_err)?.sha256.clone());
         }
-        let sampling = Sampling::new(&cfg, Nets { unet, layer }, &self.device).map_err(js_err)?;
         let provenance = Provenance { fragment: cfg.to_fragment(), image: None, weights };
-        Ok(Run { sampling: Some(sampling), cfg, provenance, info: String::new() })
+        let images: Vec<Vec<u8>> = rgb.chunks_exact(3072).map(<[u8]>::to_vec).collect();
+        Ok(labelled_grid(&images, &cfg.image_labels()).png(Some(&provenance)))
     }
 
     /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of JSON
@@ -266,7 +281,6 @@ async fn read_rgb(images: Tensor<4>) -> Result<Vec<Vec<u8>>, JsError> {
 pub struct Run {
     sampling: Option<Sampling<'static>>,
     cfg: SampleConfig,
-    provenance: Provenance,
     info: String,
 }
 
@@ -281,7 +295,8 @@ impl Run {
             Some(i) => {
                 let labels: Vec<&str> =
                     i.classes.map(|c| c.iter().map(|&c| CLASS_NAMES[c]).collect()).unwrap_or_default();
-                let info = serde_json::json!({"i": i.i, "steps": i.steps, "t": i.t, "unet_rows": i.unet_rows, "rows": i.pred.dims()[0], "labels": labels});
+                let info = serde_json::json!({"i": i.i, "steps": i.steps, "t": i.t, "unet_rows": i.unet_rows,
+                    "rows": i.pred.dims()[0], "ids": i.rows, "total": i.total_rows, "labels": labels});
                 (i.pred.clone(), info.to_string())
             }
         };
@@ -289,32 +304,30 @@ impl Run {
         Ok(Some(read_rgb(pred).await?.concat()))
     }
 
-    /// JSON about the last step: `i`, `steps`, `t`, `unet_rows`, `rows`, `labels`.
+    /// JSON about the last step: `i`, `steps`, `t`, `unet_rows` (this part's), `rows` (this
+    /// part's), `ids` (which of the whole run's `total` rows they are), `labels`.
     pub fn info(&self) -> String {
         self.info.clone()
     }
 
-    /// The final images (class order), after the last step.
+    /// The final images (class order; a part's: its share of it), after the last step.
     pub async fn finish(&mut self) -> Result<Output, JsError> {
         let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
         let out = s.finish();
         let rgb = read_rgb(out.images).await?;
-        Ok(Output {
-            rgb,
-            labels: self.cfg.image_labels(),
-            unet_rows: out.unet_rows,
-            provenance: self.provenance.clone(),
-        })
+        let all = self.cfg.image_labels();
+        let labels = out.positions.iter().map(|&p| all[p]).collect();
+        Ok(Output { rgb, labels, positions: out.positions, unet_rows: out.unet_rows })
     }
 }
 
-/// Generated images.
+/// Generated images: a run's, or a part's with where each stands in the whole run's.
 #[wasm_bindgen]
 pub struct Output {
     rgb: Vec<Vec<u8>>,
     labels: Vec<&'static str>,
+    positions: Vec<usize>,
     unet_rows: usize,
-    provenance: Provenance,
 }
 
 #[wasm_bindgen]
@@ -329,20 +342,14 @@ impl Output {
         serde_json::to_string(&self.labels).unwrap()
     }
 
+    /// Where each image stands among the whole run's images.
+    pub fn positions(&self) -> Vec<u32> {
+        self.positions.iter().map(|&p| p as u32).collect()
+    }
+
+    /// U-Net rows this part evaluated (rows every part evaluates count in part 0).
     pub fn unet_rows(&self) -> usize {
         self.unet_rows
-    }
-
-    /// The labelled grid as PNG bytes (the same picture as the CLI's grid.png), remembering
-    /// the run's share link and weights.
-    pub fn grid_png(&self) -> Vec<u8> {
-        labelled_grid(&self.rgb, &self.labels).png(Some(&self.provenance))
-    }
-
-    /// One image as PNG bytes, remembering which image of the run it is.
-    pub fn png(&self, i: usize) -> Vec<u8> {
-        let prov = Provenance { image: Some(i), ..self.provenance.clone() };
-        encode_png(&self.rgb[i], 32, 32, Some(&prov))
     }
 }
 

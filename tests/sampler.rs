@@ -6,8 +6,8 @@ mod common;
 use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
-    fan_factors, sample, v2_rows_per_step, v2_unet_rows, LayerKind, Method, ModelKind, Nets, SampleConfig, SampleError,
-    Sampling, Solver,
+    fan_factors, sample, v2_rows_per_step, v2_unet_rows, LayerKind, Method, ModelKind, Nets, Part, SampleConfig,
+    SampleError, Sampling, Solver,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
@@ -428,4 +428,72 @@ fn fan_eta_parts_v2s_copies() {
     let (copies, apart) = (spread(&det), spread(&parted));
     assert!(apart > 10.0 * copies, "within-class distance {copies:.3} → {apart:.3}");
     assert!(SampleConfig { fan_eta: Some(1.5), ..det }.validate().is_err());
+}
+
+/// A run split into `of` parts, put back together by the parts' positions: images and U-Net rows.
+fn run_in_parts(c: &SampleConfig, nets: Nets, of: usize) -> (Vec<f32>, usize) {
+    let device = Device::flex();
+    let mut images = vec![f32::NAN; c.n * 3072];
+    let mut rows = 0;
+    for index in 0..of {
+        let out = Sampling::part(c, nets, &device, Part { index, of }).unwrap().finish();
+        let v = to_vec(out.images);
+        assert_eq!(v.len(), out.positions.len() * 3072);
+        for (j, &p) in out.positions.iter().enumerate() {
+            assert!(images[p * 3072].is_nan(), "part {index} of {of}: image {p} twice");
+            images[p * 3072..(p + 1) * 3072].copy_from_slice(&v[j * 3072..(j + 1) * 3072]);
+        }
+        rows += out.unet_rows;
+    }
+    assert!(images.iter().all(|x| !x.is_nan()), "{of} parts left images out");
+    (images, rows)
+}
+
+/// The page's CPU workers each run a part: the images and the row count must not depend on the
+/// split — every sampler, both solvers, fresh noise at every step, v2's fan-out across parts.
+#[test]
+fn a_run_split_into_parts_gives_the_whole_runs_images() {
+    let mut cases = Vec::new();
+    for solver in [Solver::Ddim, Solver::DpmPp2m] {
+        let with = |c: SampleConfig| SampleConfig { solver, ..c };
+        cases.push(with(cfg(Method::Ddim, ModelKind::Conditional, 20, 4)));
+        cases.push(with(cfg(Method::V1, ModelKind::Unconditional, 20, 4)));
+        cases.push(with(cfg(Method::V2, ModelKind::Unconditional, 20, 4)));
+        // Fewer classes than parts: v2 splits further down its fan-out.
+        cases.push(with(SampleConfig { classes: vec![3, 5], ..cfg(Method::V2, ModelKind::Unconditional, 12, 4) }));
+    }
+    for c in &cases {
+        let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
+        let nets = Nets { unet, layer: Some(&DummyLayer) };
+        let whole = run(c);
+        for of in [1, 2, 3, 4, 7] {
+            assert!(run_in_parts(c, nets, of) == whole, "{:?} {:?} N = {} in {of} parts", c.sampler, c.solver, c.n);
+        }
+    }
+    let c = cfg(Method::Ddim, ModelKind::Conditional, 3, 2);
+    let nets = Nets { unet: &COND, layer: None };
+    for part in [Part { index: 0, of: 4 }, Part { index: 2, of: 2 }, Part { index: 0, of: 0 }] {
+        assert!(matches!(Sampling::part(&c, nets, &Device::flex(), part), Err(SampleError::BadPart { .. })));
+    }
+}
+
+/// The same with real networks (the fixtures' tiny U-Net and layer) on Flex: a part's smaller
+/// batches must give each image the same numbers as the whole run's batch, bit for bit.
+#[test]
+fn real_networks_split_into_parts_give_the_same_images() {
+    use vdiff::model::{ClassLayerConfig, UNetConfig};
+    use vdiff::weights::load_bytes;
+    let device = Device::flex();
+    let read = |f: &str| std::fs::read(format!("tests/fixtures/{f}")).unwrap();
+    let unet_config = UNetConfig::new().with_width(8).with_levels(2).with_conditional(false);
+    let unet = load_bytes(unet_config.init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
+    let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
+    let nets = Nets { unet: &unet, layer: Some(&layer) };
+    for sampler in [Method::V1, Method::V2] {
+        let c = SampleConfig { solver: Solver::DpmPp2m, ..cfg(sampler, ModelKind::Unconditional, 20, 3) };
+        let whole = run_in_parts(&c, nets, 1);
+        for of in [2, 3] {
+            assert!(run_in_parts(&c, nets, of) == whole, "{sampler:?} in {of} parts");
+        }
+    }
 }

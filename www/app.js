@@ -1,9 +1,10 @@
 // The page: form ↔ SampleConfig, rendering, share links. The engine (weights, backend, the
-// step loop) runs in a Web Worker (worker.js), so the page answers clicks throughout a run;
-// everything numeric happens in Rust (src/web.rs), in the worker.
+// step loop) runs in Web Workers (worker.js), so the page answers clicks throughout a run;
+// everything numeric happens in Rust (src/web.rs), in the workers. On the CPU backend a run's
+// rows are split across several workers, one per core; on WebGPU one worker drives the GPU.
 const CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const $ = (id) => document.getElementById(id);
-let wasm, manifest, steeringDefaults, engineKey = "", busy = false;
+let wasm, manifest, steeringDefaults, engineKey = "", busy = false, cancelRequested = false;
 
 function showError(msg) { $("error").textContent = msg || ""; }
 function status(msg) { $("backend-status").textContent = msg; }
@@ -50,45 +51,87 @@ function problem(c) {
   try { wasm.check_config(JSON.stringify(c)); return ""; } catch (e) { return e.message || String(e); }
 }
 
-// The engine lives in a Web Worker (worker.js); `call` sends it one command and resolves with
-// its result, passing progress messages to `onProgress` on the way.
-let worker = null, nextId = 1;
-const pending = new Map();
+// One engine in one Web Worker (worker.js): `call` sends it a command and resolves with its
+// result, passing progress messages to `onProgress` on the way.
+class EngineWorker {
+  constructor(onStopped) {
+    this.pending = new Map(); this.nextId = 1;
+    this.worker = new Worker("worker.js", { type: "module" });
+    this.worker.onmessage = ({ data: m }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.type === "progress") { p.onProgress(m); return; }
+      this.pending.delete(m.id);
+      if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
+    };
+    // A wasm abort kills the module: every pending call ends (the run's buttons come free).
+    this.worker.onerror = (e) => {
+      const stopped = new Error(`the engine stopped: ${e.message}`);
+      for (const p of this.pending.values()) p.reject(stopped);
+      this.pending.clear();
+      this.worker.terminate();
+      onStopped(this, stopped);
+    };
+  }
 
-function call(msg, onProgress = () => {}) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject, onProgress });
-    worker.postMessage({ ...msg, id });
-  });
+  call(msg, onProgress = () => {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  cancel() { this.worker.postMessage({ type: "cancel" }); }
+
+  // The same CPU module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled
+  // again there. The WebGPU module's name comes from the build (scripts/build-webgpu-module.sh).
+  init() {
+    const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;
+    const gpuName = document.querySelector('meta[name="vdiff-webgpu"]')?.content;
+    const webgpuGlue = gpuName ? new URL(gpuName, location.href).href : "";
+    return this.call({ type: "init", glue, webgpuGlue, manifest });
+  }
+}
+
+// engines[0] chooses the backend, loads weights ahead, classifies and draws the grid PNG; the
+// others join it for CPU runs, started on first need.
+let engines = [];
+const call = (msg, onProgress) => engines[0].call(msg, onProgress);
+
+// A stopped worker is replaced: the first at once (it holds the backend choice), the others
+// when a run next needs them.
+function engineStopped(e, err) {
+  showError(err.message);
+  const k = engines.indexOf(e);
+  if (k < 0) return;
+  engines.forEach((other) => other !== e && other.cancel());
+  if (k > 0) { engines.splice(k, 1); return; }
+  engines[0] = new EngineWorker(engineStopped);
+  engines[0].init().then(chooseBackend).catch((x) => showError(`${err.message}; restarting it failed: ${x.message || x}`));
 }
 
 function startWorker() {
-  worker = new Worker("worker.js", { type: "module" });
-  worker.onmessage = ({ data: m }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    if (m.type === "progress") { p.onProgress(m); return; }
-    pending.delete(m.id);
-    if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
-  };
-  worker.onerror = (e) => {
-    // A wasm abort kills the module: end every pending call (the run's buttons come free) and
-    // start a fresh worker on the chosen backend for the next run.
-    const stopped = new Error(`the engine stopped: ${e.message}`);
-    showError(stopped.message);
-    for (const p of pending.values()) p.reject(stopped);
-    pending.clear();
-    worker.terminate();
-    startWorker().then(chooseBackend).catch((err) => showError(`${stopped.message}; restarting it failed: ${err.message || err}`));
-  };
-  // The same CPU module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled
-  // again there. The WebGPU module's name comes from the build (scripts/build-webgpu-module.sh).
-  const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;
-  const gpuName = document.querySelector('meta[name="vdiff-webgpu"]')?.content;
-  const webgpuGlue = gpuName ? new URL(gpuName, location.href).href : "";
-  return call({ type: "init", glue, webgpuGlue, manifest });
+  engines = [new EngineWorker(engineStopped)];
+  return engines[0].init();
 }
+
+// Workers for a CPU run of `parts` parts: started, on the CPU backend.
+async function cpuEngines(parts) {
+  while (engines.length < parts) {
+    const e = new EngineWorker(engineStopped);
+    engines.push(e);
+    await e.init();
+    await e.call({ type: "backend", want: "cpu" });
+  }
+  return engines.slice(0, parts);
+}
+
+// CPU workers a run uses: the form's count (one per core by default), never more than N.
+function workerCount(c) {
+  return engineKey === "cpu" ? Math.max(1, Math.min(+$("workers").value || 1, MAX_WORKERS, c.n)) : 1;
+}
+const MAX_WORKERS = 16;
 
 async function chooseBackend() {
   const r = await call({ type: "backend", want: $("backend").value }, showDownload);
@@ -145,22 +188,44 @@ function showFanout(c, plan, done, rowsSoFar) {
     `${plan.ddim_rows} (${saved} % saved)</p>`;
 }
 
-// One run in the worker: returns {rgb, labels, rows, grid, seconds} or null when cancelled.
+// One run in the workers, each on its part of the rows: returns {rgb, labels, rows, grid,
+// seconds, parts} or null when cancelled.
 async function runOnce(c) {
   await chooseBackend();
+  const parts = workerCount(c), workers = await cpuEngines(parts);
+  if (cancelRequested) return null;
   const plan = fanoutPlan(c); // once per run: the steps only light it up
   showFanout(c, plan, 0, 0);
-  const r = await call({ type: "run", config: c }, (m) => {
-    showDownload(m);
-    if (!m.step) return;
-    const info = m.step;
-    showFanout(c, plan, info.i + 1, info.unet_rows);
-    drawRows($("preview"), m.preview, info.rows);
-    $("progress").value = (info.i + 1) / info.steps;
-    window.lastStepShown = info.i + 1;
-    $("progress-text").textContent = `${c.sampler} step ${info.i + 1}/${info.steps} · t = ${info.t.toFixed(3)} · ${info.rows} rows · ${info.unet_rows} U-Net rows so far`;
-  });
-  return r.cancelled ? null : r;
+  // The preview joins the parts' rows at their places among the run's rows at that step.
+  const done = new Array(parts).fill(0), unetRows = new Array(parts).fill(0);
+  let preview = null;
+  const onStep = (k, info, rgb) => {
+    if (!preview || preview.total !== info.total) preview = { total: info.total, rgb: new Uint8Array(info.total * 3072) };
+    info.ids.forEach((id, j) => preview.rgb.set(rgb.subarray(j * 3072, (j + 1) * 3072), id * 3072));
+    [done[k], unetRows[k]] = [info.i + 1, info.unet_rows];
+    const step = Math.min(...done), rows = unetRows.reduce((a, b) => a + b, 0);
+    showFanout(c, plan, step, rows);
+    drawRows($("preview"), preview.rgb, info.total);
+    $("progress").value = step / info.steps;
+    window.lastStepShown = step;
+    $("progress-text").textContent = `${c.sampler} step ${step}/${info.steps} · t = ${info.t.toFixed(3)} · ${info.total} rows · ${rows} U-Net rows so far` +
+      (parts > 1 ? ` · ${parts} workers` : "");
+  };
+  let results;
+  try {
+    results = await Promise.all(workers.map((w, k) => w.call({ type: "run", config: c, part: k, parts }, (m) => {
+      showDownload(m);
+      if (m.step) onStep(k, m.step, m.preview);
+    })));
+  } catch (e) { workers.forEach((w) => w.cancel()); throw e; }
+  if (results.some((r) => r.cancelled)) return null;
+  const rgb = new Uint8Array(c.n * 3072), labels = new Array(c.n);
+  for (const r of results) {
+    r.positions.forEach((p, j) => { rgb.set(r.rgb.subarray(j * 3072, (j + 1) * 3072), p * 3072); labels[p] = r.labels[j]; });
+  }
+  const { grid } = await call({ type: "grid", config: c, rgb });
+  return { rgb, labels, grid, parts, rows: results.reduce((a, r) => a + r.rows, 0),
+           seconds: Math.max(...results.map((r) => r.seconds)), backend: results[0].backend };
 }
 
 function pngUrl(bytes) { return URL.createObjectURL(new Blob([bytes], { type: "image/png" })); }
@@ -179,7 +244,8 @@ function showResult(c, r) {
     cv.getContext("2d").putImageData(toImage(rgb, i), 0, 0);
     row.append(cv);
   });
-  $("stats").innerHTML = `<span id="stat-time">${r.seconds.toFixed(2)} s</span> · <span id="stat-rows">${r.rows}</span> U-Net rows (ddim would use ${c.n * c.steps}) · ${(c.n / r.seconds).toFixed(1)} images/s · ${engineKey}`;
+  const on = r.parts > 1 ? `${engineKey}, <span id="stat-workers">${r.parts}</span> workers` : engineKey;
+  $("stats").innerHTML = `<span id="stat-time">${r.seconds.toFixed(2)} s</span> · <span id="stat-rows">${r.rows}</span> U-Net rows (ddim would use ${c.n * c.steps}) · ${(c.n / r.seconds).toFixed(1)} images/s · ${on}`;
   const dl = $("download"); dl.href = pngUrl(r.grid); dl.hidden = false;
   const link = `#${wasm.config_to_fragment(JSON.stringify(c))}&weights=${weightsTag(c)}`;
   history.replaceState(null, "", link);
@@ -195,7 +261,7 @@ function weightsTag(c) {
 
 async function guarded(fn) {
   if (busy) return;
-  busy = true; showError("");
+  busy = true; cancelRequested = false; showError("");
   $("generate").disabled = $("compare").disabled = true; $("cancel").disabled = false;
   try { await fn(); } catch (e) { showError(e.message || String(e)); }
   busy = false;
@@ -291,7 +357,13 @@ async function main() {
   $("all-classes").onclick = () => document.querySelectorAll("#classes input").forEach((i) => (i.checked = true));
   $("controls").onsubmit = generate;
   $("compare").onclick = compare;
-  $("cancel").onclick = () => { worker.postMessage({ type: "cancel" }); $("progress-text").textContent = "cancelling…"; };
+  // A Cancel before the workers have the run (the backend is being chosen) stops it too.
+  $("cancel").onclick = () => {
+    cancelRequested = true;
+    engines.forEach((e) => e.cancel());
+    $("progress-text").textContent = "cancelling…";
+  };
+  $("workers").value = Math.min(navigator.hardwareConcurrency || 1, 8);
   $("backend").onchange = () => chooseBackend().catch((e) => showError(e.message));
   $("open-png").onchange = (ev) => openPng(ev.target.files[0]);
   addEventListener("dragover", (ev) => ev.preventDefault());
@@ -303,10 +375,13 @@ async function main() {
   } catch (e) {
     status("No weights."); showError(`Cannot load weights/manifest.json (${e.message}).`); return;
   }
+  // What is wrong with the link is said once the page is ready (loading clears the error line);
+  // a link that does not parse leaves the form as it was.
+  let linkNote = "";
   if (location.hash.length > 1) {
-    try { writeForm(JSON.parse(wasm.config_from_fragment(location.hash.slice(1)))); } catch (e) { showError(`Share link: ${e.message}`); }
+    try { writeForm(JSON.parse(wasm.config_from_fragment(location.hash.slice(1)))); } catch (e) { linkNote = `Share link: ${e.message}`; }
     const tag = new URLSearchParams(location.hash.slice(1)).get("weights");
-    if (tag && tag !== weightsTag(readForm())) showError("This link was made with other weights; the images will differ.");
+    if (!linkNote && tag && tag !== weightsTag(readForm())) linkNote = "This link was made with other weights; the images will differ.";
   }
   try {
     await startWorker();
@@ -314,6 +389,7 @@ async function main() {
     await guarded(() => call({ type: "ensure", config: readForm() }, showDownload));
     $("progress-text").textContent = "weights ready";
   } catch (e) { showError(e.message || String(e)); }
+  if (linkNote) showError([linkNote, $("error").textContent].filter(Boolean).join(" "));
   $("generate").disabled = $("compare").disabled = false;
   document.body.dataset.ready = "1";
 }

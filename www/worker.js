@@ -5,8 +5,12 @@
 // Two wasm modules: the CPU one (the page's too) loads at init; the WebGPU one (two thirds of
 // it CubeCL's shader compiler) only when WebGPU is chosen, so CPU visits never download it.
 //
+// On the CPU backend the page runs several of these workers, each on a part of a run's rows
+// (src/sampler/part.rs): the images do not depend on the split.
+//
 // Messages in:  {id, type: "init", glue, webgpuGlue, manifest} · {id, type: "backend", want}
-//               {id, type: "ensure", config} · {id, type: "run", config} · {type: "cancel"}
+//               {id, type: "ensure", config} · {id, type: "run", config, part, parts}
+//               {type: "cancel"} · {id, type: "grid", config, rgb} (the grid PNG of a run)
 //               {id, type: "classify", rgb} (the meter: the classifier loads on first use)
 // Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
 //               or {id, type: "error", message}.
@@ -54,10 +58,10 @@ const handlers = {
     return {};
   },
 
-  async run({ id, config }) {
+  async run({ id, config, part, parts }) {
     cancelled = false;
     await ensureWeights(id, config);
-    const run = engine.start(JSON.stringify(config));
+    const run = engine.start(JSON.stringify(config), part, parts);
     const t0 = performance.now();
     for (;;) {
       await yieldToEvents();
@@ -68,10 +72,14 @@ const handlers = {
       post({ id, type: "progress", step: info, preview }, [preview.buffer]);
     }
     const out = await run.finish();
-    const result = { rgb: out.rgb(), labels: JSON.parse(out.labels()), rows: out.unet_rows(), grid: out.grid_png(),
-                     seconds: (performance.now() - t0) / 1000, backend: engineKey };
+    const result = { rgb: out.rgb(), labels: JSON.parse(out.labels()), positions: out.positions(),
+                     rows: out.unet_rows(), seconds: (performance.now() - t0) / 1000, backend: engineKey };
     out.free();
     return result;
+  },
+
+  async grid({ config, rgb }) {
+    return { grid: engine.grid_png(JSON.stringify(config), rgb) };
   },
 };
 

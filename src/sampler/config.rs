@@ -306,6 +306,8 @@ pub enum SampleError {
     V2TooFewSteps { n: usize, steps: usize, need: usize, factors: Vec<usize> },
     #[error("invalid share link setting {0}")]
     BadLink(String),
+    #[error("part {index} of {of}: a run of N = {n} splits into 1 to N parts")]
+    BadPart { index: usize, of: usize, n: usize },
     #[error("initial noise has shape {0:?}, the sampler needs [{1}, 3, 32, 32]")]
     BadNoise(Vec<usize>, usize),
     #[error("strength must be between 0 and {MAX_STRENGTH}, got {0}")]

@@ -5,9 +5,8 @@
 //! `v` = the predicted velocity v̂; `pred` = x̂₀; `eps` = ε̂; `ddim_sigma` = σ_t(η) of DDIM
 //! eq. (16), the noise added back; `adjusted` = the share of ε̂ kept.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 
-use crate::noise::Noise;
 use crate::schedule::{alpha_sigma, log_snr};
 
 /// One step from `t_i` to `t_{i+1}`, its schedule values computed once.
@@ -35,13 +34,7 @@ impl DdimStep {
     }
 
     /// The next state and x̂₀; at the last step the "next state" is x̂₀ itself.
-    pub(super) fn apply(
-        &self,
-        x: Tensor<4>,
-        v: Tensor<4>,
-        noise: &mut Noise,
-        device: &Device,
-    ) -> (Tensor<4>, Tensor<4>) {
+    pub(super) fn apply(&self, x: Tensor<4>, v: Tensor<4>, draw: impl FnOnce() -> Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         // 1. x̂₀ = alpha·x − sigma·v̂ (method §2).
         let pred = x.clone() * self.alpha - v.clone() * self.sigma;
         let Some((alpha_next, sigma_next)) = self.next else {
@@ -54,7 +47,7 @@ impl DdimStep {
         let adjusted = (sigma_next.powi(2) - ddim_sigma.powi(2)).sqrt();
         let mut next = pred.clone() * alpha_next + eps * adjusted;
         if self.eta > 0.0 {
-            next = next + noise.normal_tensor(pred.dims(), device) * ddim_sigma;
+            next = next + draw() * ddim_sigma;
         }
         (next, pred)
     }

@@ -11,9 +11,8 @@
 //!
 //! With η at 0 or 1 its first step (no history yet) is DDIM's step with the same eta.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 
-use crate::noise::Noise;
 use crate::schedule::{alpha_sigma, log_snr};
 
 /// One step from `t_i` to `t_{i+1}`, its schedule values computed once.
@@ -50,8 +49,7 @@ impl DpmStep {
         x: Tensor<4>,
         v: Tensor<4>,
         prev: Option<Tensor<4>>,
-        noise: &mut Noise,
-        device: &Device,
+        draw: impl FnOnce() -> Tensor<4>,
     ) -> (Tensor<4>, Tensor<4>) {
         // 1. x̂₀ = α·x − σ·v̂ (method §2).
         let pred = x.clone() * self.alpha - v * self.sigma;
@@ -74,7 +72,7 @@ impl DpmStep {
         let mut next = x * keep + d * toward;
         if self.eta > 0.0 {
             let fresh = sigma_next * (-(-2.0 * eh).exp_m1()).sqrt();
-            next = next + noise.normal_tensor(pred.dims(), device) * fresh;
+            next = next + draw() * fresh;
         }
         (next, pred)
     }

@@ -9,6 +9,7 @@ mod config;
 mod ddim;
 mod dpm;
 mod nets;
+mod part;
 mod v1;
 mod v2;
 
@@ -18,6 +19,7 @@ pub use config::{
     MAX_STEPS, MAX_STRENGTH,
 };
 pub use nets::{Denoiser, Steer, Steering};
+pub use part::Part;
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -26,6 +28,7 @@ use crate::noise::Noise;
 use crate::schedule;
 use ddim::DdimStep;
 use dpm::DpmStep;
+use part::Rows;
 
 /// The networks a run uses.
 #[derive(Clone, Copy)]
@@ -45,14 +48,21 @@ pub struct StepInfo<'s> {
     pub pred: &'s Tensor<4>,
     /// Class of each row of `pred` (`None` for unconditional ddim).
     pub classes: Option<&'s [usize]>,
+    /// Which rows of the whole run these are: their indices among its `total_rows` rows at this
+    /// step (all of them unless the run is a [`Part`]).
+    pub rows: &'s [usize],
+    pub total_rows: usize,
     /// U-Net rows evaluated so far.
     pub unet_rows: usize,
 }
 
 /// Output of a run.
 pub struct Samples {
-    /// `[N, 3, 32, 32]`, ordered as [`SampleConfig::image_classes`].
+    /// `[N, 3, 32, 32]`, ordered as [`SampleConfig::image_classes`] (a [`Part`]'s images: its
+    /// rows of that order, at `positions`).
     pub images: Tensor<4>,
+    /// Where each image stands in the whole run's images (for the whole run: `0..N`).
+    pub positions: Vec<usize>,
     pub unet_rows: usize,
 }
 
@@ -70,6 +80,8 @@ pub struct Sampling<'a> {
     classes: Vec<usize>,
     /// v2's fan-out plan: step `i` (1 ≤ i ≤ len) multiplies the rows by `fan[i − 1]`.
     fan: Vec<usize>,
+    /// Which of the whole run's rows the current rows are.
+    rows: Rows,
     /// The previous step's x̂₀ of every current row (the multistep solver's history).
     history: Option<Tensor<4>>,
     unet_rows: usize,
@@ -77,7 +89,16 @@ pub struct Sampling<'a> {
 
 impl<'a> Sampling<'a> {
     pub fn new(cfg: &SampleConfig, nets: Nets<'a>, device: &Device) -> Result<Self, SampleError> {
-        Self::start(cfg, nets, device, None)
+        Self::start(cfg, nets, device, None, Part::WHOLE)
+    }
+
+    /// One part of a run split `part.of` ways: its rows of the whole run's images, the same
+    /// numbers whatever the split ([`part`](self::part)).
+    pub fn part(cfg: &SampleConfig, nets: Nets<'a>, device: &Device, part: Part) -> Result<Self, SampleError> {
+        if part.of == 0 || part.index >= part.of || part.of > cfg.n {
+            return Err(SampleError::BadPart { index: part.index, of: part.of, n: cfg.n });
+        }
+        Self::start(cfg, nets, device, None, part)
     }
 
     /// As [`new`](Self::new), from a given initial noise (`[N, 3, 32, 32]`, or `[1, …]` for v2)
@@ -88,10 +109,16 @@ impl<'a> Sampling<'a> {
         device: &Device,
         x: Tensor<4>,
     ) -> Result<Self, SampleError> {
-        Self::start(cfg, nets, device, Some(x))
+        Self::start(cfg, nets, device, Some(x), Part::WHOLE)
     }
 
-    fn start(cfg: &SampleConfig, nets: Nets<'a>, device: &Device, x: Option<Tensor<4>>) -> Result<Self, SampleError> {
+    fn start(
+        cfg: &SampleConfig,
+        nets: Nets<'a>,
+        device: &Device,
+        x: Option<Tensor<4>>,
+        part: Part,
+    ) -> Result<Self, SampleError> {
         cfg.validate()?;
         let (wanted, got) = (cfg.unet(), ModelKind::of(nets.unet.is_conditional()));
         if wanted != got {
@@ -103,12 +130,18 @@ impl<'a> Sampling<'a> {
         let mut noise = Noise::new(cfg.seed);
         // v2 starts from a single noise image; the others from N.
         let rows = if cfg.sampler == Method::V2 { 1 } else { cfg.n };
+        let part_rows = Rows::new(part, rows);
         let x = match x {
             Some(x) if x.dims() == [rows, 3, 32, 32] => x,
             Some(x) => return Err(SampleError::BadNoise(x.dims().to_vec(), rows)),
-            None => noise.normal_tensor([rows, 3, 32, 32], device),
+            None => noise.normal_rows(&part_rows.ids, rows, device),
         };
-        let classes = if cfg.sampler == Method::V2 { Vec::new() } else { cfg.image_classes() };
+        let classes = if cfg.sampler == Method::V2 {
+            Vec::new()
+        } else {
+            let all = cfg.image_classes();
+            part_rows.ids.iter().map(|&r| all[r]).collect()
+        };
         Ok(Self {
             cfg: cfg.clone(),
             nets,
@@ -120,6 +153,7 @@ impl<'a> Sampling<'a> {
             pred: None,
             classes,
             fan: if cfg.sampler == Method::V2 { fan_factors(cfg.n / cfg.classes.len()) } else { Vec::new() },
+            rows: part_rows,
             history: None,
             unet_rows: 0,
         })
@@ -143,11 +177,13 @@ impl<'a> Sampling<'a> {
             Method::V2 => v2::velocity(self, x, log_snr),
         };
         let eta = self.cfg.eta_at(i);
+        let (noise, rows, device) = (&mut self.noise, &self.rows, &self.device);
+        let draw = || noise.normal_rows(&rows.ids, rows.total, device);
         let (next, pred) = match self.cfg.solver {
-            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, &mut self.noise, &self.device),
+            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, draw),
             Solver::DpmPp2m => {
                 let step = DpmStep::new(&self.times, i, eta);
-                let out = step.apply(x, v, self.history.take(), &mut self.noise, &self.device);
+                let out = step.apply(x, v, self.history.take(), draw);
                 self.history = Some(out.1.clone());
                 out
             }
@@ -162,6 +198,8 @@ impl<'a> Sampling<'a> {
             x: &self.x,
             pred: self.pred.as_ref().unwrap(),
             classes: self.cfg.has_classes().then_some(self.classes.as_slice()),
+            rows: &self.rows.ids,
+            total_rows: self.rows.total,
             unet_rows: self.unet_rows,
         })
     }
@@ -171,24 +209,39 @@ impl<'a> Sampling<'a> {
     pub fn finish(mut self) -> Samples {
         while self.step().is_some() {}
         let pred = self.pred.take().expect("at least one step ran");
-        let images = if self.cfg.sampler == Method::V2 {
-            // v2's rows are tiled (row r has class classes[r mod k]); regroup into class blocks.
-            let mut order: Vec<usize> = (0..self.classes.len()).collect();
-            let pos = |c: usize| self.cfg.classes.iter().position(|&k| k == c).unwrap();
-            order.sort_by_key(|&r| pos(self.classes[r]));
-            let idx: Vec<i64> = order.iter().map(|&r| r as i64).collect();
-            pred.select(0, Tensor::<1, Int>::from_data(TensorData::new(idx, [self.cfg.n]), &self.device))
+        let (images, positions) = if self.cfg.sampler == Method::V2 {
+            // v2's rows are tiled: row r of N has class classes[r mod k]. Regrouped into class
+            // blocks (in row order within a block), it stands at (r mod k)·N/k + r div k.
+            let (k, n) = (self.cfg.classes.len(), self.cfg.n);
+            let at: Vec<usize> = self.rows.ids.iter().map(|&r| (r % k) * (n / k) + r / k).collect();
+            let mut order: Vec<usize> = (0..at.len()).collect();
+            order.sort_by_key(|&j| at[j]);
+            let idx: Vec<i64> = order.iter().map(|&j| j as i64).collect();
+            let rows = idx.len();
+            let images = pred.select(0, Tensor::<1, Int>::from_data(TensorData::new(idx, [rows]), &self.device));
+            (images, order.iter().map(|&j| at[j]).collect())
         } else {
-            pred
+            (pred, self.rows.ids.clone())
         };
-        debug_assert_eq!(images.dims()[0], self.cfg.n);
-        Samples { images, unet_rows: self.unet_rows }
+        debug_assert_eq!(images.dims()[0], positions.len());
+        Samples { images, positions, unet_rows: self.unet_rows }
     }
 
     /// The U-Net at one log-SNR for every current row; counts the rows.
     fn unet(&mut self, x: Tensor<4>, log_snr: f64) -> Tensor<4> {
-        self.unet_rows += x.dims()[0];
+        self.unet_rows += self.rows.owned(x.dims()[0]);
         self.nets.unet.velocity(x, log_snr, &self.classes)
+    }
+
+    /// After v2 grew the rows: keep this part's share of them (state, velocity, class and the
+    /// solver's history), once the run has enough rows to share out.
+    fn keep_part(&mut self, x: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        let Some(keep) = self.rows.choose() else { return (x, v) };
+        self.classes = keep.iter().map(|&r| self.classes[r]).collect();
+        let idx: Vec<i64> = keep.iter().map(|&r| r as i64).collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [keep.len()]), &self.device);
+        self.history = self.history.take().map(|h| h.select(0, idx.clone()));
+        (x.select(0, idx.clone()), v.select(0, idx))
     }
 
     fn layer(&self) -> &'a dyn Steer {
@@ -208,7 +261,7 @@ impl<'a> Sampling<'a> {
     /// Rows the steering network produced: U-Net rows when it is the conditional U-Net.
     fn count_steered(&mut self, rows: usize) {
         if self.cfg.layer.is_unet() {
-            self.unet_rows += rows;
+            self.unet_rows += self.rows.owned(rows);
         }
     }
 

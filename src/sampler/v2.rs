@@ -2,7 +2,7 @@
 //! into the prime factors of `N/k` (largest first) at steps `1 … len(n)`, so the first steps run
 //! the U-Net on 1, k, k·n₁, … rows instead of N.
 //!
-//! Code names ↔ method §5: `factors` = n, `w` = w, `z` = fresh standard normal noise.
+//! Code names ↔ method §5: `fan` = n, `w` = w, `z` = fresh standard normal noise.
 
 use burn::tensor::Tensor;
 
@@ -63,19 +63,20 @@ pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tenso
             plain
         };
         run.classes = classes;
-        return (repeat_rows(x, k), v);
+        run.rows.tile(k);
+        return run.keep_part(repeat_rows(x, k), v);
     }
     if let Some(&copies) = run.fan.get(i - 1) {
-        let b = v.dims()[0];
         let mut vs = vec![v.clone()];
         for _ in 1..copies {
-            let z = run.noise.normal_tensor([b, 3, 32, 32], &run.device);
+            let z = run.noise.normal_rows(&run.rows.ids, run.rows.total, &run.device);
             vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
         }
         // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
         run.classes = run.classes.repeat(copies);
         run.history = run.history.take().map(|h| h.repeat_dim(0, copies));
-        return (x.repeat_dim(0, copies), Tensor::cat(vs, 0));
+        run.rows.tile(copies);
+        return run.keep_part(x.repeat_dim(0, copies), Tensor::cat(vs, 0));
     }
     let v = run.steer(x.clone(), v, log_snr);
     (x, v)

@@ -2,12 +2,13 @@
 """The page's speed on one backend, as a user sees it: conditional ddim runs of a few sizes in
 headless Chromium, each timed by the page itself (its stats line), best of `--reps`.
 
-    python3 tests/e2e/page_speed.py [--backend cpu|webgpu] [--dist DIR] [--reps 2]
+    python3 tests/e2e/page_speed.py [--backend cpu|webgpu] [--workers 1,2] [--dist DIR] [--reps 2]
 
 Prints one line per setting and a fingerprint of the grid's pixels, so that two builds (e.g.
 with and without WebAssembly SIMD) can be compared for speed and images; fails if two runs of
 the same settings give different pixels. It reports speed and asserts none (a shared machine's
-timings are not a test).
+timings are not a test). `--workers` lists the CPU worker counts to measure; the pixels must
+not depend on them.
 """
 import argparse
 import hashlib
@@ -29,6 +30,7 @@ def main():
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--backend", choices=["cpu", "webgpu"], default="cpu")
     p.add_argument("--sizes", default="10,20", help="N of each setting (10 steps each)")
+    p.add_argument("--workers", default="1", help="CPU worker counts to measure, e.g. 1,2")
     a = p.parse_args()
     e2e.DIST = os.path.abspath(a.dist)
     httpd, url = e2e.serve()
@@ -41,8 +43,11 @@ def main():
         e2e.wait(lambda: d.find_element(By.ID, "backend-status").text.startswith(shown_as) or e2e.error_text(d),
                  f"the {a.backend} backend")
         assert not e2e.error_text(d), e2e.error_text(d)
-        for n, steps in [(int(n), STEPS) for n in a.sizes.split(",")]:
+        settings = [(int(n), STEPS, int(w)) for n in a.sizes.split(",") for w in a.workers.split(",")]
+        images = {}
+        for n, steps, workers in settings:
             best, prints = None, set()
+            e2e.set_value(d, "workers", workers)
             for _ in range(a.reps):
                 Select(d.find_element(By.ID, "method")).select_by_value("conditional/ddim")
                 e2e.set_value(d, "n", n)
@@ -58,8 +63,12 @@ def main():
             assert len(prints) == 1, f"the same settings gave different images: {prints}"
             shown = len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample"))
             assert shown == n, f"{shown} images shown, {n} asked"
-            print(f"page_speed ({a.backend}): conditional ddim N = {n}, {steps} steps: {best:.2f} s, {n / best:.2f} images/s, "
-                  f"pixels {prints.pop()}", flush=True)
+            pixels = prints.pop()
+            assert images.setdefault(n, pixels) == pixels, f"N = {n}: {workers} workers gave other images"
+            used = d.find_elements(By.ID, "stat-workers")
+            used = int(used[0].text) if used else 1
+            print(f"page_speed ({a.backend}): conditional ddim N = {n}, {steps} steps, {used} worker(s): {best:.2f} s, "
+                  f"{n / best:.2f} images/s, pixels {pixels}", flush=True)
     finally:
         d.quit()
         httpd.shutdown()

@@ -235,6 +235,22 @@ def main():
         assert d.find_element(By.ID, "seed").get_attribute("value") == "3"
         print("e2e: the grid PNG restored its settings and images")
 
+        # The CPU backend splits a run's rows across workers (one per core by default): the
+        # images do not depend on how many, with fresh noise at every step and v2's fan-out.
+        set_value(d, "eta", 1)
+        for method in ["conditional/ddim", "unconditional/v2"]:
+            prints = {}
+            for workers in [1, 2, 3]:
+                set_value(d, "workers", workers)
+                generate(d, method, n=10, steps=3, seed=5)
+                used = d.find_elements(By.ID, "stat-workers")
+                assert (int(used[0].text) if used else 1) == workers, d.find_element(By.ID, "stats").text
+                prints[workers] = d.execute_script(PIXELS + "return JSON.stringify(pixels());")
+            assert len(set(prints.values())) == 1, f"{method}: the images depend on the worker count"
+        print("e2e: 1, 2 and 3 workers give the same images (ddim and v2, eta 1)")
+        set_value(d, "eta", 0)
+        set_value(d, "workers", 2)
+
         # A long CPU run (the engine is in a Web Worker): the page keeps answering, no main-thread
         # task runs long, Cancel stops the run within a step, and the next run works.
         d.execute_script("""window.longTasks = [];
@@ -306,6 +322,14 @@ def main():
         form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["schedule", "solver", "fan-eta", "eta"]}
         assert form == {"schedule": "paper", "solver": "ddim", "fan-eta": "", "eta": "1"}, form
         assert not error_text(d), error_text(d)
+        # A garbage link names what is wrong and leaves the form at its defaults.
+        d.get("about:blank")
+        d.get(url + "#model=zzz&sampler=v9&n=abc&steps=-4&classes=99,foo&seed=x")
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page with a bad link")
+        assert error_text(d).startswith("Share link:"), f"a bad link gave {error_text(d)!r}"
+        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["method", "n", "steps", "seed"]}
+        assert form == {"method": "unconditional/v2", "n": "20", "steps": "5", "seed": "0"}, form
+        print("e2e: a bad share link —", error_text(d))
         # Back to the defaults for what follows.
         Select(d.find_element(By.ID, "layer")).select_by_value("layer-guide")
         Select(d.find_element(By.ID, "solver")).select_by_value("dpmpp-2m")
