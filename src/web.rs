@@ -28,23 +28,32 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// The backends this module was built with, JSON: `["cpu"]`, `["webgpu"]` or both.
-#[wasm_bindgen]
-pub fn backends() -> String {
-    let all = [("cpu", cfg!(feature = "flex")), ("webgpu", cfg!(feature = "webgpu"))];
-    serde_json::to_string(&all.iter().filter(|b| b.1).map(|b| b.0).collect::<Vec<_>>()).unwrap()
+/// A Rust value as a plain JavaScript one (objects for maps, `null` for `None`).
+fn to_js(v: &impl serde::Serialize) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
 }
 
-/// What WebGPU init found, as JSON: `{"ok": true, "adapter": "...", "software": true}` or
-/// `{"ok": false, "error": "..."}`. Initialises once per page; later calls repeat the answer.
+/// The backends this module was built with: `["cpu"]`, `["webgpu"]` or both.
+#[wasm_bindgen]
+pub fn backends() -> Result<JsValue, JsError> {
+    to_js(&backend_names())
+}
+
+fn backend_names() -> Vec<&'static str> {
+    let all = [("cpu", cfg!(feature = "flex")), ("webgpu", cfg!(feature = "webgpu"))];
+    all.iter().filter(|b| b.1).map(|b| b.0).collect()
+}
+
+/// What WebGPU init found: `{ok: true, adapter: "...", software: true}` or
+/// `{ok: false, error: "..."}`. Initialises once per page; later calls repeat the answer.
 #[cfg(feature = "webgpu")]
 #[wasm_bindgen]
-pub async fn init_webgpu() -> String {
+pub async fn init_webgpu() -> Result<JsValue, JsError> {
     thread_local! {
-        static ANSWER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+        static ANSWER: std::cell::RefCell<Option<serde_json::Value>> = const { std::cell::RefCell::new(None) };
     }
     if let Some(a) = ANSWER.with(|a| a.borrow().clone()) {
-        return a;
+        return to_js(&a);
     }
     let answer = match Device::wgpu_options().init_with_setup_async().await {
         Ok((_, setup)) => {
@@ -57,10 +66,9 @@ pub async fn init_webgpu() -> String {
             })
         }
         Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
-    }
-    .to_string();
+    };
     ANSWER.with(|a| *a.borrow_mut() = Some(answer.clone()));
-    answer
+    to_js(&answer)
 }
 
 #[derive(Clone, Copy)]
@@ -99,10 +107,15 @@ fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
     std::iter::once(unet).chain(layer).collect()
 }
 
-fn parse_config(json: &str) -> Result<SampleConfig, JsError> {
-    let cfg: SampleConfig = serde_json::from_str(json).map_err(js_err)?;
+/// A config from JavaScript (the form's object), validated.
+fn parse_config(config: JsValue) -> Result<SampleConfig, JsError> {
+    let cfg = read_config(config)?;
     cfg.validate().map_err(js_err)?;
     Ok(cfg)
+}
+
+fn read_config(config: JsValue) -> Result<SampleConfig, JsError> {
+    serde_wasm_bindgen::from_value(config).map_err(|e| js_err(format!("settings: {e}")))
 }
 
 #[wasm_bindgen]
@@ -116,7 +129,12 @@ impl Engine {
             "webgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
             #[cfg(feature = "flex")]
             "cpu" => Device::flex(),
-            other => return Err(js_err(format!("this module has no {other:?} backend (it has {})", backends()))),
+            other => {
+                return Err(js_err(format!(
+                    "this module has no {other:?} backend (it has {})",
+                    backend_names().join(", ")
+                )))
+            }
         };
         Ok(Engine { device, backend: backend.into(), manifest: Manifest::parse(manifest_json).map_err(js_err)? })
     }
@@ -125,18 +143,18 @@ impl Engine {
         self.backend.clone()
     }
 
-    /// JSON list of the manifest entries `config_json` needs that are not loaded yet, each
-    /// `{"name", "file", "bytes", "sha256", "unet"}`.
-    pub fn missing(&self, config_json: &str) -> Result<String, JsError> {
-        self.missing_of(&needed(&parse_config(config_json)?))
+    /// The manifest entries `config` needs that are not loaded yet, each
+    /// `{name, file, bytes, sha256, unet}`.
+    pub fn missing(&self, config: JsValue) -> Result<JsValue, JsError> {
+        self.missing_of(&needed(&parse_config(config)?))
     }
 
     /// The same for the classifier of the meter (loaded after the first grid).
-    pub fn missing_classifier(&self) -> Result<String, JsError> {
+    pub fn missing_classifier(&self) -> Result<JsValue, JsError> {
         self.missing_of(&[CLASSIFIER])
     }
 
-    fn missing_of(&self, names: &[&str]) -> Result<String, JsError> {
+    fn missing_of(&self, names: &[&str]) -> Result<JsValue, JsError> {
         let mut out = Vec::new();
         for &name in names {
             if self.net(name).is_none() {
@@ -148,7 +166,7 @@ impl Engine {
                 );
             }
         }
-        Ok(serde_json::Value::Array(out).to_string())
+        to_js(&out)
     }
 
     /// Check `bytes` against the manifest (SHA-256, architecture) and keep the network.
@@ -173,8 +191,8 @@ impl Engine {
     /// Start part `part` of a run split `parts` ways (the page's CPU workers; 0 of 1: the whole
     /// run); every network it needs must be loaded. The parts' images together are the whole
     /// run's, whatever the split.
-    pub fn start(&self, config_json: &str, part: usize, parts: usize) -> Result<Run, JsError> {
-        let cfg = parse_config(config_json)?;
+    pub fn start(&self, config: JsValue, part: usize, parts: usize) -> Result<Run, JsError> {
+        let cfg = parse_config(config)?;
         let names = needed(&cfg);
         let unet = match self.net(names[0]) {
             Some(Network::UNet(u)) => u,
@@ -189,14 +207,14 @@ impl Engine {
         };
         let part = Part { index: part, of: parts };
         let sampling = Sampling::part(&cfg, Nets { unet, layer }, &self.device, part).map_err(js_err)?;
-        Ok(Run { sampling: Some(sampling), cfg, info: String::new() })
+        Ok(Run { sampling: Some(sampling), cfg, info: serde_json::Value::Null })
     }
 
     /// The labelled grid of a whole run's images (RGB bytes in class order, 32·32·3 each) as
     /// PNG bytes — the same picture as the CLI's grid.png — remembering the run's share link
     /// and the SHA-256 of the weights it ran.
-    pub fn grid_png(&self, config_json: &str, rgb: &[u8]) -> Result<Vec<u8>, JsError> {
-        let cfg = parse_config(config_json)?;
+    pub fn grid_png(&self, config: JsValue, rgb: &[u8]) -> Result<Vec<u8>, JsError> {
+        let cfg = parse_config(config)?;
         if rgb.len() != cfg.n * 3072 {
             return Err(js_err(format!("{} bytes of images for N = {}", rgb.len(), cfg.n)));
         }
@@ -209,8 +227,8 @@ impl Engine {
         Ok(labelled_grid(&images, &cfg.image_labels()).png(Some(&provenance)))
     }
 
-    /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of JSON
-    /// `[{"class": k, "p": probability}, …]`, one per image, its most likely class.
+    /// The classifier's verdict on images (RGB bytes, 32·32·3 each): a promise of
+    /// `[{class: k, p: probability}, …]`, one per image, its most likely class.
     pub fn classify(&self, rgb: Vec<u8>) -> Result<js_sys::Promise, JsError> {
         let Some(Network::Classifier(clf)) = self.net(CLASSIFIER) else {
             return Err(js_err("the classifier is not loaded"));
@@ -234,7 +252,7 @@ impl Engine {
                     out.push(serde_json::json!({"class": class, "p": prob, "image": k * 100 + i}));
                 }
             }
-            Ok(JsValue::from_str(&serde_json::Value::Array(out).to_string()))
+            to_js(&out).map_err(JsValue::from)
         }))
     }
 
@@ -281,7 +299,7 @@ async fn read_rgb(images: Tensor<4>) -> Result<Vec<Vec<u8>>, JsError> {
 pub struct Run {
     sampling: Option<Sampling<'static>>,
     cfg: SampleConfig,
-    info: String,
+    info: serde_json::Value,
 }
 
 #[wasm_bindgen]
@@ -297,17 +315,17 @@ impl Run {
                     i.classes.map(|c| c.iter().map(|&c| CLASS_NAMES[c]).collect()).unwrap_or_default();
                 let info = serde_json::json!({"i": i.i, "steps": i.steps, "t": i.t, "unet_rows": i.unet_rows,
                     "rows": i.pred.dims()[0], "ids": i.rows, "total": i.total_rows, "labels": labels});
-                (i.pred.clone(), info.to_string())
+                (i.pred.clone(), info)
             }
         };
         self.info = info;
         Ok(Some(read_rgb(pred).await?.concat()))
     }
 
-    /// JSON about the last step: `i`, `steps`, `t`, `unet_rows` (this part's), `rows` (this
-    /// part's), `ids` (which of the whole run's `total` rows they are), `labels`.
-    pub fn info(&self) -> String {
-        self.info.clone()
+    /// The last step: `i`, `steps`, `t`, `unet_rows` (this part's), `rows` (this part's),
+    /// `ids` (which of the whole run's `total` rows they are), `labels`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&self.info)
     }
 
     /// The final images (class order; a part's: its share of it), after the last step.
@@ -337,9 +355,9 @@ impl Output {
         self.rgb.concat()
     }
 
-    /// JSON list of each image's class name.
-    pub fn labels(&self) -> String {
-        serde_json::to_string(&self.labels).unwrap()
+    /// Each image's class name.
+    pub fn labels(&self) -> Result<JsValue, JsError> {
+        to_js(&self.labels)
     }
 
     /// Where each image stands among the whole run's images.
@@ -353,62 +371,54 @@ impl Output {
     }
 }
 
-/// What a PNG written by vdiff remembers, as JSON `{"config", "image", "weights"}`: the
-/// config to run again (the same JSON the page's form produces), which image of the run it is
-/// (null for a grid) and entry → SHA-256 of the weights it was made with.
+/// What a PNG written by vdiff remembers, `{config, image, weights}`: the config to run again
+/// (the same object the page's form produces), which image of the run it is (null for a grid)
+/// and entry → SHA-256 of the weights it was made with.
 #[wasm_bindgen]
-pub fn png_settings(png: &[u8]) -> Result<String, JsError> {
+pub fn png_settings(png: &[u8]) -> Result<JsValue, JsError> {
     let prov = Provenance::read(png).map_err(js_err)?;
     let cfg = SampleConfig::from_fragment(&prov.fragment).map_err(js_err)?;
     cfg.validate().map_err(js_err)?;
-    Ok(serde_json::json!({"config": cfg, "image": prov.image, "weights": prov.weights}).to_string())
+    to_js(&serde_json::json!({"config": cfg, "image": prov.image, "weights": prov.weights}))
 }
 
-/// The share-link fragment of a config (JSON) — same format as the CLI's `--link`.
+/// The share-link fragment of a config — same format as the CLI's `--link`.
 #[wasm_bindgen]
-pub fn config_to_fragment(config_json: &str) -> Result<String, JsError> {
-    Ok(serde_json::from_str::<SampleConfig>(config_json).map_err(js_err)?.to_fragment())
+pub fn config_to_fragment(config: JsValue) -> Result<String, JsError> {
+    Ok(read_config(config)?.to_fragment())
 }
 
-/// The config (JSON) of a share-link fragment.
+/// The config of a share-link fragment; the error names the setting that is wrong.
 #[wasm_bindgen]
-pub fn config_from_fragment(fragment: &str) -> Result<String, JsError> {
-    Ok(serde_json::to_string(&SampleConfig::from_fragment(fragment).map_err(js_err)?).unwrap())
+pub fn config_from_fragment(fragment: &str) -> Result<JsValue, JsError> {
+    to_js(&SampleConfig::from_fragment(fragment).map_err(js_err)?)
 }
 
-/// Each steering network's defaults, JSON `{"layer-guide": {"strength": 8, "fade": 4}, …}`:
-/// what the page uses when the form leaves strength or fade empty.
+/// The weights entries a config runs, U-Net first.
 #[wasm_bindgen]
-pub fn steering_defaults() -> String {
-    let all: serde_json::Map<String, serde_json::Value> = crate::sampler::LayerKind::ALL
-        .iter()
-        .map(|l| {
-            let d = serde_json::json!({"strength": l.default_faded_strength(), "fade": l.default_fade()});
-            (l.name().to_string(), d)
-        })
-        .collect();
-    serde_json::Value::Object(all).to_string()
+pub fn config_entries(config: JsValue) -> Result<JsValue, JsError> {
+    to_js(&needed(&read_config(config)?))
 }
 
-/// The weights entries a config (JSON) runs, U-Net first: JSON list of names.
+/// Validate a config without running it; the error text explains what is wrong.
 #[wasm_bindgen]
-pub fn config_entries(config_json: &str) -> Result<String, JsError> {
-    let cfg: SampleConfig = serde_json::from_str(config_json).map_err(js_err)?;
-    Ok(serde_json::to_string(&needed(&cfg)).unwrap())
+pub fn check_config(config: JsValue) -> Result<(), JsError> {
+    parse_config(config).map(|_| ())
 }
 
-/// Validate a config (JSON) without running it; the error text explains what is wrong.
+/// A config's U-Net rows, in all and per step, and what ddim would use,
+/// `{rows, per_step: [..], ddim_rows}` (the page's v2 fan-out view).
 #[wasm_bindgen]
-pub fn check_config(config_json: &str) -> Result<(), JsError> {
-    parse_config(config_json).map(|_| ())
-}
-
-/// A config's U-Net rows, in all and per step, and what ddim would use, JSON
-/// `{"rows": .., "per_step": [..], "ddim_rows": ..}` (the page's v2 fan-out view).
-#[wasm_bindgen]
-pub fn row_counts(config_json: &str) -> Result<String, JsError> {
-    let cfg = parse_config(config_json)?;
+pub fn row_counts(config: JsValue) -> Result<JsValue, JsError> {
+    let cfg = parse_config(config)?;
     let per_step = cfg.unet_rows_per_step();
     let rows: usize = per_step.iter().sum();
-    Ok(serde_json::json!({"rows": rows, "per_step": per_step, "ddim_rows": cfg.n * cfg.steps}).to_string())
+    to_js(&serde_json::json!({"rows": rows, "per_step": per_step, "ddim_rows": cfg.n * cfg.steps}))
+}
+
+/// Everything the page's form offers — choices, labels, limits, defaults
+/// ([`crate::sampler::PageSchema`]).
+#[wasm_bindgen]
+pub fn page_schema() -> Result<JsValue, JsError> {
+    to_js(&crate::sampler::page_schema())
 }

@@ -33,6 +33,8 @@ pub enum WeightsError {
     Missing { name: String, available: String },
     #[error("manifest entry {name:?} is a {is}, not a {wanted}")]
     WrongKind { name: String, is: &'static str, wanted: &'static str },
+    #[error("manifest entry {name:?} describes a network this code cannot build: {msg}")]
+    BadArch { name: String, msg: String },
     #[error("invalid weights manifest: {source}")]
     Manifest {
         #[source]
@@ -78,8 +80,15 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Read a manifest; every U-Net architecture in it is checked ([`UNetConfig::validate`]).
     pub fn parse(json: &str) -> Result<Self, WeightsError> {
-        serde_json::from_str(json).map_err(|source| WeightsError::Manifest { source })
+        let manifest: Self = serde_json::from_str(json).map_err(|source| WeightsError::Manifest { source })?;
+        for (name, entry) in &manifest.entries {
+            if let Arch::Unet { config } = &entry.arch {
+                config.validate().map_err(|msg| WeightsError::BadArch { name: name.clone(), msg })?;
+            }
+        }
+        Ok(manifest)
     }
 
     pub fn to_json(&self) -> String {
@@ -113,6 +122,9 @@ impl Manifest {
         init: impl FnOnce(&Arch) -> Option<M>,
     ) -> Result<M, WeightsError> {
         let arch = &self.entry(name)?.arch;
+        if let Arch::Unet { config } = arch {
+            config.validate().map_err(|msg| WeightsError::BadArch { name: name.into(), msg })?;
+        }
         let module =
             init(arch).ok_or_else(|| WeightsError::WrongKind { name: name.into(), is: arch.kind(), wanted })?;
         self.verify(name, bytes)?;

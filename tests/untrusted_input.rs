@@ -124,3 +124,22 @@ proptest! {
         std::fs::remove_file(p).ok();
     }
 }
+
+/// A manifest may describe a U-Net this code cannot build (levels < 2 would reach an assertion
+/// in `UNetConfig::init`): reading it says so — natively and in the page (built with
+/// `panic = "abort"`), where the same `Manifest::parse` runs.
+#[test]
+fn manifests_with_unbuildable_unets_are_errors() {
+    let good = Manifest::read(std::path::Path::new("weights")).unwrap().to_json();
+    let unet = "\"width\": 32,\n        \"levels\": 3";
+    assert!(good.contains(unet), "the committed manifest changed shape");
+    for (bad, says) in [("1", "levels"), ("9", "levels"), ("0", "width")] {
+        let json = if says == "width" {
+            good.replacen(unet, &unet.replace("32", bad), 1)
+        } else {
+            good.replacen(unet, &unet.replace(": 3", &format!(": {bad}")), 1)
+        };
+        let err = Manifest::parse(&json).unwrap_err().to_string();
+        assert!(err.contains("cannot build") && err.contains(says), "{says} {bad}: {err}");
+    }
+}

@@ -16,7 +16,7 @@ static LAYER: &[u8] = include_bytes!("fixtures/tiny-layer.bpk");
 static V: &[u8] = include_bytes!("fixtures/tiny-v.bin");
 
 async fn webgpu() -> Device {
-    let answer: serde_json::Value = serde_json::from_str(&vdiff::web::init_webgpu().await).unwrap();
+    let answer: serde_json::Value = serde_wasm_bindgen::from_value(vdiff::web::init_webgpu().await.unwrap()).unwrap();
     assert_eq!(answer["ok"], true, "no WebGPU adapter in this browser: {answer}");
     Device::wgpu(vdiff::burn::tensor::DeviceKind::DefaultDevice)
 }
@@ -103,14 +103,11 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
         arch: Arch::Unet { config },
     };
     let manifest = Manifest { entries: [("unconditional".to_string(), entry)].into() }.to_json();
-    let run = serde_json::to_string(&SampleConfig {
-        model: ModelKind::Unconditional,
-        sampler: Method::Ddim,
-        ..Default::default()
-    })
-    .unwrap();
+    let run = SampleConfig { model: ModelKind::Unconditional, sampler: Method::Ddim, ..Default::default() };
+    let run = serde_wasm_bindgen::to_value(&run).unwrap();
     let missing = |e: &vdiff::web::Engine| {
-        serde_json::from_str::<Vec<serde_json::Value>>(&e.missing(&run).unwrap()).unwrap().len()
+        let list: Vec<serde_json::Value> = serde_wasm_bindgen::from_value(e.missing(run.clone()).unwrap()).unwrap();
+        list.len()
     };
 
     let first = vdiff::web::Engine::new("cpu", &manifest).unwrap();

@@ -2,9 +2,12 @@
 // step loop) runs in Web Workers (worker.js), so the page answers clicks throughout a run;
 // everything numeric happens in Rust (src/web.rs), in the workers. On the CPU backend a run's
 // rows are split across several workers, one per core; on WebGPU one worker drives the GPU.
-const CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const $ = (id) => document.getElementById(id);
-let wasm, manifest, steeringDefaults, engineKey = "", busy = false, cancelRequested = false;
+// What the form offers comes from Rust (src/sampler/schema.rs): choices, labels, limits,
+// defaults, and which settings apply to which sampler.
+let wasm, schema, manifest, engineKey = "", busy = false, cancelRequested = false;
+const steering = (name) => schema.steering.find((l) => l.name === name);
+const applies = (setting, sampler) => schema.applies.some(([s, samplers]) => s === setting && samplers.includes(sampler));
 
 function showError(msg) { $("error").textContent = msg || ""; }
 function status(msg) { $("backend-status").textContent = msg; }
@@ -14,7 +17,7 @@ const optional = (id) => ($(id).value === "" ? null : +$(id).value);
 const showOptional = (id, v) => ($(id).value = v === null || v === undefined ? "" : v);
 
 function readForm() {
-  const [model, sampler] = $("method").value.split("/");
+  const { model, sampler } = schema.methods.find((m) => m.value === $("method").value);
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
   const layer = $("layer").value, paper = $("schedule").value === "paper";
   // The fade and fan-eta mean something only where they act, so other links do not carry them;
@@ -22,8 +25,29 @@ function readForm() {
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
            eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, layer,
            strength: optional("strength"), steer_until: paper ? optional("steer-until") : null,
-           fade: sampler === "ddim" || paper ? null : optional("fade") ?? steeringDefaults[layer].fade,
-           solver: $("solver").value, fan_eta: sampler === "v2" ? optional("fan-eta") : null };
+           fade: !applies("fade", sampler) || paper ? null : optional("fade") ?? steering(layer).fade,
+           solver: $("solver").value, fan_eta: applies("fan_eta", sampler) ? optional("fan-eta") : null };
+}
+
+// The form's menus, limits and initial values, from the schema.
+function buildForm() {
+  const options = (id, items) => ($(id).innerHTML = items.map(([v, l]) => `<option value="${v}">${l}</option>`).join(""));
+  options("method", schema.methods.map((m) => [m.value, m.label]));
+  options("layer", schema.steering.map((l) => [l.name, l.label]));
+  options("solver", schema.solvers.map((s) => [s.name, s.label]));
+  $("classes").innerHTML = schema.classes.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
+  const limits = { n: "n", steps: "steps", eta: "eta", strength: "strength", fade: "fade", "fan-eta": "fan_eta", w: "w", seed: "seed", "steer-until": "steps" };
+  for (const [id, key] of Object.entries(limits)) {
+    const r = schema.limits[key];
+    $(id).min = r.min;
+    if (r.max !== null) $(id).max = r.max;
+  }
+  $("workers").max = schema.max_workers;
+  $("workers").value = Math.min(navigator.hardwareConcurrency || 1, schema.default_workers_cap);
+  writeForm(schema.defaults);
+  // An empty fade follows the chosen network (its own default), as a visitor expects when
+  // switching networks.
+  if (schema.defaults.fade === steering(schema.defaults.layer).fade) $("fade").value = "";
 }
 
 function writeForm(c) {
@@ -41,14 +65,14 @@ function writeForm(c) {
 
 // The placeholders say what an empty strength or fade means for the chosen network.
 function showDefaults() {
-  const d = steeringDefaults[$("layer").value];
+  const d = steering($("layer").value);
   $("strength").placeholder = `network's default (${d.strength})`;
   $("fade").placeholder = `network's default (${d.fade})`;
 }
 
 // Checks a config in Rust; returns the error text or "".
 function problem(c) {
-  try { wasm.check_config(JSON.stringify(c)); return ""; } catch (e) { return e.message || String(e); }
+  try { wasm.check_config(c); return ""; } catch (e) { return e.message || String(e); }
 }
 
 // One engine in one Web Worker (worker.js): `call` sends it a command and resolves with its
@@ -129,9 +153,8 @@ async function cpuEngines(parts) {
 
 // CPU workers a run uses: the form's count (one per core by default), never more than N.
 function workerCount(c) {
-  return engineKey === "cpu" ? Math.max(1, Math.min(+$("workers").value || 1, MAX_WORKERS, c.n)) : 1;
+  return engineKey === "cpu" ? Math.max(1, Math.min(+$("workers").value || 1, schema.max_workers, c.n)) : 1;
 }
-const MAX_WORKERS = 16;
 
 async function chooseBackend() {
   const r = await call({ type: "backend", want: $("backend").value }, showDownload);
@@ -166,7 +189,7 @@ function toImage(rgb, i) {
 // (1 → k → … → N), the steps done so far lit, and the rows saved against ddim. The plan comes
 // from Rust (SampleConfig::unet_rows_per_step), the progress from the worker's step messages.
 function fanoutPlan(c) {
-  return c.sampler === "v2" ? JSON.parse(wasm.row_counts(JSON.stringify(c))) : null;
+  return c.sampler === "v2" ? wasm.row_counts(c) : null;
 }
 
 function showFanout(c, plan, done, rowsSoFar) {
@@ -247,13 +270,13 @@ function showResult(c, r) {
   const on = r.parts > 1 ? `${engineKey}, <span id="stat-workers">${r.parts}</span> workers` : engineKey;
   $("stats").innerHTML = `<span id="stat-time">${r.seconds.toFixed(2)} s</span> · <span id="stat-rows">${r.rows}</span> U-Net rows (ddim would use ${c.n * c.steps}) · ${(c.n / r.seconds).toFixed(1)} images/s · ${on}`;
   const dl = $("download"); dl.href = pngUrl(r.grid); dl.hidden = false;
-  const link = `#${wasm.config_to_fragment(JSON.stringify(c))}&weights=${weightsTag(c)}`;
+  const link = `#${wasm.config_to_fragment(c)}&weights=${weightsTag(c)}`;
   history.replaceState(null, "", link);
   const share = $("share"); share.href = location.href; share.hidden = false;
 }
 
 // The weights entries a config runs (the rule lives in Rust: SampleConfig::entries).
-function entries(c) { return JSON.parse(wasm.config_entries(JSON.stringify(c))); }
+function entries(c) { return wasm.config_entries(c); }
 
 function weightsTag(c) {
   return entries(c).map((n) => (manifest.entries[n] ? manifest.entries[n].sha256.slice(0, 12) : "none")).join("-");
@@ -295,7 +318,7 @@ async function showMeter(c, r) {
   const target = c.model !== "unconditional" || c.sampler !== "ddim";
   let hits = 0;
   verdict.forEach((v, i) => {
-    const cv = canvases[i], want = r.labels[i], got = CLASSES[v.class];
+    const cv = canvases[i], want = r.labels[i], got = schema.classes[v.class];
     cv.dataset.predicted = got;
     cv.title = `${target ? `asked: ${want} · ` : ""}classifier: ${got} ${(100 * v.p).toFixed(0)} %`;
     if (!target) return;
@@ -334,7 +357,7 @@ async function openPng(file) {
   if (!file || busy) return;
   if (!document.body.dataset.ready) { showError("The page is still loading; try again in a moment."); return; }
   let s;
-  try { s = JSON.parse(wasm.png_settings(new Uint8Array(await file.arrayBuffer()))); } catch (e) {
+  try { s = wasm.png_settings(new Uint8Array(await file.arrayBuffer())); } catch (e) {
     showError(`${file.name}: ${e.message || e}`); return;
   }
   writeForm(s.config);
@@ -350,10 +373,9 @@ async function openPng(file) {
 
 async function main() {
   wasm = window.wasmBindings;
-  steeringDefaults = JSON.parse(wasm.steering_defaults());
+  schema = wasm.page_schema();
+  buildForm();
   $("layer").onchange = showDefaults;
-  showDefaults();
-  $("classes").innerHTML = CLASSES.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
   $("all-classes").onclick = () => document.querySelectorAll("#classes input").forEach((i) => (i.checked = true));
   $("controls").onsubmit = generate;
   $("compare").onclick = compare;
@@ -363,7 +385,6 @@ async function main() {
     engines.forEach((e) => e.cancel());
     $("progress-text").textContent = "cancelling…";
   };
-  $("workers").value = Math.min(navigator.hardwareConcurrency || 1, 8);
   $("backend").onchange = () => chooseBackend().catch((e) => showError(e.message));
   $("open-png").onchange = (ev) => openPng(ev.target.files[0]);
   addEventListener("dragover", (ev) => ev.preventDefault());
@@ -379,7 +400,7 @@ async function main() {
   // a link that does not parse leaves the form as it was.
   let linkNote = "";
   if (location.hash.length > 1) {
-    try { writeForm(JSON.parse(wasm.config_from_fragment(location.hash.slice(1)))); } catch (e) { linkNote = `Share link: ${e.message}`; }
+    try { writeForm(wasm.config_from_fragment(location.hash.slice(1))); } catch (e) { linkNote = `Share link: ${e.message}`; }
     const tag = new URLSearchParams(location.hash.slice(1)).get("weights");
     if (!linkNote && tag && tag !== weightsTag(readForm())) linkNote = "This link was made with other weights; the images will differ.";
   }

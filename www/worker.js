@@ -24,8 +24,8 @@ const handlers = {
   // The steering-success meter: the crate's CIFAR-10 classifier judges a run's images. Its
   // weights load on first use, after the first grid, so they never delay it.
   async classify({ id, rgb }) {
-    await loadMissing(id, JSON.parse(engine.missing_classifier()));
-    return { verdict: JSON.parse(await engine.classify(rgb)) };
+    await loadMissing(id, engine.missing_classifier());
+    return { verdict: await engine.classify(rgb) };
   },
 
   async init({ glue, webgpuGlue: g, manifest: m }) {
@@ -61,25 +61,25 @@ const handlers = {
   async run({ id, config, part, parts }) {
     cancelled = false;
     await ensureWeights(id, config);
-    const run = engine.start(JSON.stringify(config), part, parts);
+    const run = engine.start(config, part, parts);
     const t0 = performance.now();
     for (;;) {
       await yieldToEvents();
       if (cancelled) { run.free(); return { cancelled: true }; }
       const preview = await run.step();
       if (!preview) break;
-      const info = JSON.parse(run.info());
+      const info = run.info();
       post({ id, type: "progress", step: info, preview }, [preview.buffer]);
     }
     const out = await run.finish();
-    const result = { rgb: out.rgb(), labels: JSON.parse(out.labels()), positions: out.positions(),
+    const result = { rgb: out.rgb(), labels: out.labels(), positions: out.positions(),
                      rows: out.unet_rows(), seconds: (performance.now() - t0) / 1000, backend: engineKey };
     out.free();
     return result;
   },
 
   async grid({ config, rgb }) {
-    return { grid: engine.grid_png(JSON.stringify(config), rgb) };
+    return { grid: engine.grid_png(config, rgb) };
   },
 };
 
@@ -110,7 +110,7 @@ async function openWebGpu(id) {
       post({ id, type: "progress", download: { name: "webgpu", fraction: 0, text: "loading the WebGPU engine…" } });
       gpuWasm = await loadModule(webgpuGlue);
     }
-    return JSON.parse(await gpuWasm.init_webgpu());
+    return await gpuWasm.init_webgpu();
   } catch (e) { return { ok: false, error: `the WebGPU module did not load: ${e.message || e}` }; }
 }
 
@@ -139,7 +139,7 @@ async function fetchWeights(entry, onProgress) {
 }
 
 async function ensureWeights(id, config) {
-  await loadMissing(id, JSON.parse(engine.missing(JSON.stringify(config))));
+  await loadMissing(id, engine.missing(config));
 }
 
 async function loadMissing(id, missing) {

@@ -54,7 +54,7 @@ pub fn load(args: &NetArgs, cfg: &SampleConfig, device: &Device) -> anyhow::Resu
             .with_width(args.width)
             .with_levels(args.levels)
             .with_conditional(cfg.unet() == ModelKind::Conditional);
-        anyhow::ensure!(args.width > 0 && (2..=4).contains(&args.levels), "--width must be > 0 and --levels 2..=4");
+        ucfg.validate().map_err(|e| anyhow::anyhow!("--width/--levels: {e}"))?;
         device.seed(args.init_seed);
         sha256.insert(unet_name.to_string(), "random-init".to_string());
         let unet = ucfg.init(device);

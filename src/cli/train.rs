@@ -275,6 +275,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                 .with_levels(a.levels)
                 .with_conditional(a.conditional)
                 .with_dropout(a.dropout);
+            config.validate().map_err(|e| anyhow::anyhow!("--width/--levels/--dropout: {e}"))?;
             let entry = ModelKind::of(a.conditional).name();
             let info = RunInfo {
                 entry: entry.into(),
@@ -558,6 +559,7 @@ fn bench(a: TrainBenchArgs) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     for &width in &a.width {
         let config = UNetConfig::new().with_width(width).with_levels(a.levels).with_conditional(false);
+        config.validate().map_err(|e| anyhow::anyhow!("--width/--levels: {e}"))?;
         // Initialised on the CPU from a fixed seed, so every device starts from the same weights
         // and the losses of two devices can be compared step by step.
         let cpu = Device::flex();

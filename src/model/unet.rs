@@ -161,9 +161,29 @@ pub struct UNet {
     pub levels: Vec<Level>,
 }
 
+/// Widths and levels a U-Net may have: 32×32 halves down to 4×4 at most (5 levels would reach
+/// 2×2, where the attention of the inner levels has nothing left to attend to).
+pub const LEVELS: std::ops::RangeInclusive<usize> = 2..=4;
+pub const MAX_WIDTH: usize = 256;
+
 impl UNetConfig {
+    /// Whether [`init`](Self::init) can build this network: every configuration read from a
+    /// file or a flag is checked here first, so that none reaches its assertion.
+    pub fn validate(&self) -> Result<(), String> {
+        if !LEVELS.contains(&self.levels) {
+            return Err(format!("levels must be {} to {}, got {}", LEVELS.start(), LEVELS.end(), self.levels));
+        }
+        if !(1..=MAX_WIDTH).contains(&self.width) {
+            return Err(format!("width must be 1 to {MAX_WIDTH}, got {}", self.width));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        Ok(())
+    }
+
     pub fn init(&self, device: &Device) -> UNet {
-        assert!(self.levels >= 2, "the U-Net needs at least 2 levels");
+        assert!(self.validate().is_ok(), "{:?}", self.validate());
         let c = self.width;
         let width = |k: usize| c << k;
         let p = self.dropout;

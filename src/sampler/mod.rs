@@ -10,6 +10,7 @@ mod ddim;
 mod dpm;
 mod nets;
 mod part;
+mod schema;
 mod v1;
 mod v2;
 
@@ -20,6 +21,7 @@ pub use config::{
 };
 pub use nets::{Denoiser, Steer, Steering};
 pub use part::Part;
+pub use schema::{page_schema, PageSchema};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};

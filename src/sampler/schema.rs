@@ -1,0 +1,201 @@
+//! What a front end offers — [`PageSchema`]: the choices, their labels, limits and defaults —
+//! so that the page's form is built from the same constants the validation uses
+//! (`web.rs` hands it to JavaScript as `page_schema()`).
+
+use serde::Serialize;
+
+use super::config::{
+    LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+};
+
+/// One entry of the method menu: a U-Net and a sampler.
+#[derive(Clone, Debug, Serialize)]
+pub struct MethodChoice {
+    /// `"<model>/<sampler>"`, e.g. `unconditional/v2`.
+    pub value: String,
+    pub label: &'static str,
+    pub model: ModelKind,
+    pub sampler: Method,
+}
+
+/// One steering network and what an empty strength or fade means for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SteeringChoice {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub strength: f64,
+    pub fade: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SolverChoice {
+    pub name: &'static str,
+    pub label: &'static str,
+}
+
+/// Inclusive bounds of a numeric setting.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Range {
+    pub min: f64,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Limits {
+    pub n: Range,
+    pub steps: Range,
+    pub eta: Range,
+    pub strength: Range,
+    pub fade: Range,
+    pub fan_eta: Range,
+    pub w: Range,
+    pub seed: Range,
+}
+
+/// Everything the page's form offers.
+#[derive(Clone, Debug, Serialize)]
+pub struct PageSchema {
+    pub classes: [&'static str; 10],
+    pub methods: Vec<MethodChoice>,
+    pub steering: Vec<SteeringChoice>,
+    pub solvers: Vec<SolverChoice>,
+    pub limits: Limits,
+    /// Which samplers each sampler-specific setting applies to (the others leave it out of
+    /// their share links).
+    pub applies: Vec<(&'static str, Vec<Method>)>,
+    /// The form's initial settings.
+    pub defaults: SampleConfig,
+    /// The most Web Workers the page splits a CPU run into (each holds its own copy of the
+    /// networks); its default is one per core up to [`DEFAULT_WORKERS_CAP`].
+    pub max_workers: usize,
+    pub default_workers_cap: usize,
+}
+
+pub const MAX_WORKERS: usize = 16;
+pub const DEFAULT_WORKERS_CAP: usize = 8;
+
+impl SampleConfig {
+    /// The settings a visitor starts from, chosen by the README's sweep: v2 with the guide,
+    /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
+    pub fn page_default() -> Self {
+        let layer = LayerKind::default();
+        SampleConfig {
+            model: ModelKind::Unconditional,
+            sampler: Method::V2,
+            n: 20,
+            steps: 5,
+            eta: 0.0,
+            layer,
+            fade: Some(layer.default_fade()),
+            solver: Solver::DpmPp2m,
+            fan_eta: Some(1.0),
+            ..Default::default()
+        }
+    }
+}
+
+impl LayerKind {
+    /// How the page's menu names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            LayerKind::Guide => "guide (sees x_t, noise level, class)",
+            LayerKind::Paper => "the paper's additional layer",
+            LayerKind::Residual => "the paper's layer without its final ReLU",
+            LayerKind::Conditional => "the conditional U-Net (classifier-free guidance, 2× U-Net rows)",
+        }
+    }
+}
+
+/// The steering networks the page ships (the residual variant stays native-only).
+const PAGE_STEERING: [LayerKind; 3] = [LayerKind::Guide, LayerKind::Paper, LayerKind::Conditional];
+
+pub fn page_schema() -> PageSchema {
+    let method = |model: ModelKind, sampler: Method, label| MethodChoice {
+        value: format!("{}/{}", model.name(), sampler.name()),
+        label,
+        model,
+        sampler,
+    };
+    let range = |min, max| Range { min, max: Some(max) };
+    let steered = vec![Method::V1, Method::V2];
+    PageSchema {
+        classes: CLASS_NAMES,
+        methods: vec![
+            method(ModelKind::Conditional, Method::Ddim, "conditional U-Net, ddim"),
+            method(ModelKind::Unconditional, Method::Ddim, "unconditional U-Net, ddim"),
+            method(ModelKind::Unconditional, Method::V1, "unconditional + steering, v1"),
+            method(ModelKind::Unconditional, Method::V2, "unconditional + steering, v2 (fan-out)"),
+        ],
+        steering: PAGE_STEERING
+            .iter()
+            .map(|&l| SteeringChoice {
+                name: l.name(),
+                label: l.label(),
+                strength: l.default_faded_strength(),
+                fade: l.default_fade(),
+            })
+            .collect(),
+        solvers: vec![
+            SolverChoice { name: Solver::Ddim.name(), label: "DDIM" },
+            SolverChoice { name: Solver::DpmPp2m.name(), label: "DPM-Solver++(2M)" },
+        ],
+        limits: Limits {
+            n: range(1.0, MAX_N as f64),
+            steps: range(1.0, MAX_STEPS as f64),
+            eta: range(0.0, 1.0),
+            strength: range(0.0, MAX_STRENGTH),
+            fade: range(0.0, MAX_FADE),
+            fan_eta: range(0.0, 1.0),
+            w: Range { min: 0.0, max: None },
+            seed: Range { min: 0.0, max: None },
+        },
+        applies: vec![
+            ("layer", steered.clone()),
+            ("strength", steered.clone()),
+            ("fade", steered.clone()),
+            ("steer_until", steered),
+            ("w", vec![Method::V2]),
+            ("fan_eta", vec![Method::V2]),
+        ],
+        defaults: SampleConfig::page_default(),
+        max_workers: MAX_WORKERS,
+        default_workers_cap: DEFAULT_WORKERS_CAP,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_offers_only_what_the_crate_accepts() {
+        let s = page_schema();
+        s.defaults.validate().unwrap();
+        assert!(s
+            .methods
+            .iter()
+            .any(|m| m.value == format!("{}/{}", s.defaults.model.name(), s.defaults.sampler.name())));
+        for m in &s.methods {
+            let c = SampleConfig { model: m.model, sampler: m.sampler, ..s.defaults.clone() };
+            c.validate().unwrap_or_else(|e| panic!("{}: {e}", m.value));
+        }
+        for l in &s.steering {
+            assert_eq!(LayerKind::from_name(l.name).map(LayerKind::name), Some(l.name));
+            assert!(l.strength <= s.limits.strength.max.unwrap() && l.fade <= s.limits.fade.max.unwrap());
+        }
+        for v in &s.solvers {
+            assert!(Solver::from_name(v.name).is_some());
+        }
+        // Out of the limits is refused, at them accepted.
+        let at = |n, steps| SampleConfig {
+            sampler: Method::Ddim,
+            model: ModelKind::Conditional,
+            n,
+            steps,
+            ..s.defaults.clone()
+        };
+        assert!(at(s.limits.n.max.unwrap() as usize, 1).validate().is_ok());
+        assert!(at(s.limits.n.max.unwrap() as usize + 1, 1).validate().is_err());
+        assert!(at(1, s.limits.steps.max.unwrap() as usize + 1).validate().is_err());
+    }
+}
