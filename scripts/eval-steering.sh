@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The steering evaluation behind the README's table (issue 11), from the committed weights:
+# The steering evaluation behind the README's table, from the committed weights:
 # two lanes of one thread each (this machine has two cores; two one-thread processes do more
 # than one two-thread process). Usage: scripts/eval-steering.sh [OUT] [GUIDE_STRENGTH]
 # (ETA0=1 adds the eta = 0 runs; ONLY=headline stops after the N = 500 tables; GRID=1 runs

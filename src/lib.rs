@@ -2,8 +2,10 @@
 //! layer, and the `ddim` / `v1` / `v2` samplers, in Burn — one code path for native (Flex CPU
 //! or wgpu) and for the browser (WebGPU, or Flex compiled to wasm).
 //!
-//! Data flows one way: `train` (native only) → `weights` → `model` + `sampler` → front ends
-//! (`main.rs` CLI, `web.rs` page).
+//! The layers: `model` (the networks) and `sampler` (the samplers over them, their settings)
+//! at the bottom; `weights` (files and the manifest; it builds the steering networks the
+//! sampler runs) and `eval` (metrics, the classifier) over them; `train` (native only) over
+//! all of these; the front ends — `cli` (the `vdiff` binary) and `web.rs` (the page) — on top.
 
 // Burn has no backend on wasm32 unless one of these is on; say so instead of failing in Burn.
 #[cfg(all(target_arch = "wasm32", not(any(feature = "flex", feature = "webgpu"))))]

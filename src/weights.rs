@@ -1,5 +1,7 @@
 //! Weights I/O: Burn `.bpk` (burnpack) records, optional f16, a SHA-256 per file, and a
-//! `manifest.json` that names each file's architecture so that loading can check it.
+//! `manifest.json` that names each file's architecture so that loading can check it. Its
+//! entries: `conditional` and `unconditional` (the U-Nets), `layer`, `layer-residual` and
+//! `layer-guide` (the steering networks, `LayerKind::name`) and `classifier` (the meter's).
 
 use std::collections::BTreeMap;
 
@@ -220,6 +222,16 @@ mod files {
         pub fn read(dir: &Path) -> Result<Self, WeightsError> {
             let bytes = read(&dir.join(MANIFEST))?;
             Self::parse(&String::from_utf8_lossy(&bytes))
+        }
+
+        /// Read `dir/manifest.json`, or start an empty one where there is none yet. A manifest
+        /// that exists but does not read is an error: replacing it would drop its entries.
+        pub fn read_or_new(dir: &Path) -> Result<Self, WeightsError> {
+            if dir.join(MANIFEST).exists() {
+                Self::read(dir)
+            } else {
+                Ok(Self::default())
+            }
         }
 
         /// Write `dir/manifest.json` atomically.

@@ -143,3 +143,17 @@ fn manifests_with_unbuildable_unets_are_errors() {
         assert!(err.contains("cannot build") && err.contains(says), "{says} {bad}: {err}");
     }
 }
+
+/// Commands that add an entry to a weights directory read its manifest first: a missing one
+/// starts empty, a corrupt one is an error — replacing it would drop every other entry.
+#[test]
+fn a_corrupt_manifest_is_not_replaced_by_an_empty_one() {
+    let dir = std::env::temp_dir().join(format!("vdiff-manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::remove_file(dir.join("manifest.json")).ok();
+    assert!(Manifest::read_or_new(&dir).unwrap().entries.is_empty());
+    std::fs::write(dir.join("manifest.json"), b"{\"entries\": {\"unconditional\": ").unwrap();
+    let err = Manifest::read_or_new(&dir).unwrap_err().to_string();
+    assert!(err.contains("invalid weights manifest"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

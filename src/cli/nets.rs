@@ -115,7 +115,7 @@ pub struct ImportArgs {
 
 pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     let device = Device::flex();
-    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
+    let mut manifest = Manifest::read_or_new(&a.out)?;
     if a.classifier {
         let config = ClassifierConfig::new();
         let clf = import_torch_classifier(&a.file, &config, &device)?;

@@ -493,7 +493,7 @@ fn export(run: &Path, out: &Path) -> anyhow::Result<()> {
     let info: RunInfo = serde_json::from_slice(&std::fs::read(run.join("run.json")).context("run.json")?)?;
     let best = std::fs::read(run.join("best.bpk")).with_context(|| format!("no best.bpk in {}", run.display()))?;
     let dev = Device::flex();
-    let mut manifest = Manifest::read(out).unwrap_or_default();
+    let mut manifest = Manifest::read_or_new(out)?;
     let sha = match &info.arch {
         Arch::Unet { config } => {
             let m = load_bytes(config.init(&dev), &best, "best.bpk", &format!("{config:?}"))?;
@@ -520,6 +520,12 @@ fn classifier(a: ClassifierArgs) -> anyhow::Result<()> {
     let dev = device(&a.device)?;
     let data = Cifar::load(&a.data, true)?;
     let test = Cifar::load(&a.data, false)?;
+    anyhow::ensure!(
+        (1..=data.len()).contains(&a.batch),
+        "--batch must be 1 to the {} training images, got {}",
+        data.len(),
+        a.batch
+    );
     let config = ClassifierConfig::new().with_width(a.width);
     let t = ClassifierTraining {
         config: config.clone(),
@@ -531,7 +537,7 @@ fn classifier(a: ClassifierArgs) -> anyhow::Result<()> {
     };
     let (model, steps, wall) = train(&t, &data, &dev, false);
     let acc = accuracy(&model, &test, test.len(), &dev);
-    let mut manifest = Manifest::read(&a.out).unwrap_or_default();
+    let mut manifest = Manifest::read_or_new(&a.out)?;
     let sha = manifest.save(&a.out, "classifier", "classifier.bpk", Arch::Classifier { config }, model, true)?;
     manifest.write(&a.out)?;
     println!(

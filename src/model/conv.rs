@@ -18,7 +18,7 @@ use burn::tensor::Tensor;
 static MATMUL_1X1: AtomicBool = AtomicBool::new(true);
 
 /// Whether training runs 1×1 convolutions as matmuls (default `true`). Process-wide, so that
-/// `vdiff bench --train` can time both paths side by side on the same network.
+/// `vdiff train bench` can time both paths side by side on the same network.
 pub fn set_matmul_1x1(on: bool) {
     MATMUL_1X1.store(on, Ordering::Relaxed);
 }

@@ -2,7 +2,7 @@
 //! `x_t`, the noise level and the class — and adds a class correction to the frozen
 //! unconditional U-Net's velocity.
 //!
-//! Why these inputs (issue 11): at high noise the class moves `E[x₀ | x_t, c]` away from
+//! Why these inputs: at high noise the class moves `E[x₀ | x_t, c]` away from
 //! `E[x₀ | x_t]` by roughly the class's layout and colours, and the right correction of `v̂`
 //! is that shift over `−sigma`. How large it is depends on the noise level, and where it goes
 //! depends on what `x_t` already holds; the paper's layer, a function of `v̂` and the class
@@ -11,8 +11,7 @@
 //! The network works at 16×16 and 8×8 only: its input is folded to 16×16 by a pixel unshuffle
 //! (each 2×2 block of pixels becomes four channels) and its output unfolded by a pixel shuffle.
 //! Convolutions at 32×32 with few channels and bilinear upsampling were most of its time on
-//! the CPU (three 32×32 convolutions and two upsamples: 83 of 130 ms at batch 100, 11 % of a
-//! U-Net forward), while the class correction it makes is smooth at that scale. Its 16×16 and
+//! the CPU, while the class correction it makes is smooth at that scale. Its 16×16 and
 //! 8×8 features are scaled and shifted (FiLM) by an embedding of the class and the log-SNR.
 //! Its last convolution starts at zero, so an untrained guide steers nothing.
 

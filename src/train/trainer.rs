@@ -254,6 +254,8 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    #[error("a batch of {batch} images cannot be drawn from {images} training images")]
+    Batch { batch: usize, images: usize },
     #[error("optimizer state: {msg}")]
     Optimizer { msg: String },
     #[error(transparent)]
@@ -363,6 +365,9 @@ impl<M: Trainable> Run<'_, M> {
         optim_bytes: Option<Vec<u8>>,
     ) -> Result<(Stop, TrainState, M), TrainError> {
         let cfg = state.config.clone();
+        if cfg.batch == 0 || cfg.batch > self.train.len() {
+            return Err(TrainError::Batch { batch: cfg.batch, images: self.train.len() });
+        }
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
         if let Some(b) = optim_bytes {
             optim =
