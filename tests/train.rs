@@ -165,6 +165,18 @@ fn overfit() {
     std::fs::remove_dir_all(d).ok();
 }
 
+/// A batch larger than the training set is an error before any step, not a slice out of range.
+#[test]
+fn a_batch_larger_than_the_data_is_an_error() {
+    let d = tmp("big-batch");
+    let train = Cifar::parse(&records(4, 2), "t").unwrap();
+    let device = Device::flex();
+    let r = run(&d, &train, &device, &tiny().init(&device.clone().autodiff()));
+    let err = r.train(fresh_state(cfg(1, 1)), None).err().expect("batch 8 from 4 images");
+    assert!(err.to_string().contains("batch of 8 images cannot be drawn from 4"), "{err}");
+    std::fs::remove_dir_all(d).ok();
+}
+
 #[test]
 fn resume_gives_identical_weights() {
     single_threaded(resume)

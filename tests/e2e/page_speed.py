@@ -31,6 +31,7 @@ def main():
     p.add_argument("--backend", choices=["cpu", "webgpu"], default="cpu")
     p.add_argument("--sizes", default="10,20", help="N of each setting (10 steps each)")
     p.add_argument("--workers", default="1", help="CPU worker counts to measure, e.g. 1,2")
+    p.add_argument("--steps", type=int, default=STEPS)
     a = p.parse_args()
     e2e.DIST = os.path.abspath(a.dist)
     httpd, url = e2e.serve()
@@ -43,11 +44,12 @@ def main():
         e2e.wait(lambda: d.find_element(By.ID, "backend-status").text.startswith(shown_as) or e2e.error_text(d),
                  f"the {a.backend} backend")
         assert not e2e.error_text(d), e2e.error_text(d)
-        settings = [(int(n), STEPS, int(w)) for n in a.sizes.split(",") for w in a.workers.split(",")]
+        settings = [(int(n), a.steps, int(w)) for n in a.sizes.split(",") for w in a.workers.split(",")]
         images = {}
         for n, steps, workers in settings:
             best, prints = None, set()
-            e2e.set_value(d, "workers", workers)
+            if d.find_elements(By.ID, "workers"):  # pages before the workers have one
+                e2e.set_value(d, "workers", workers)
             for _ in range(a.reps):
                 Select(d.find_element(By.ID, "method")).select_by_value("conditional/ddim")
                 e2e.set_value(d, "n", n)
