@@ -288,6 +288,15 @@ def main():
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         assert again == first, "the run after a cancelled one differs"
 
+        # A Cancel pressed while the backend is still being chosen (the same task as the click on
+        # Generate) stops the run before it starts: no new grid.
+        before = runs_ended(d)
+        d.execute_script("document.getElementById('generate').click(); document.getElementById('cancel').click();")
+        wait(lambda: runs_ended(d) > before, "the run cancelled before it started")
+        assert d.find_element(By.ID, "progress-text").text == "cancelled", page_state()
+        assert first_now() == first, "a run cancelled before it started changed the grid"
+        print("e2e: a Cancel during the backend choice stopped the run before it started")
+
         # Classifier-free guidance: v1 steered by the conditional U-Net, whose rows count (the
         # fade steers every step: 10 rows + 10 conditional rows per step).
         Select(d.find_element(By.ID, "layer")).select_by_value("conditional")
