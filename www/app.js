@@ -211,6 +211,11 @@ function showFanout(c, plan, done, rowsSoFar) {
     `${plan.ddim_rows} (${saved} % saved)</p>`;
 }
 
+// A part's images (RGB, 32·32·3 bytes each) into the whole run's at their positions.
+function placeImages(all, part, positions) {
+  positions.forEach((p, j) => all.set(part.subarray(j * 3072, (j + 1) * 3072), p * 3072));
+}
+
 // One run in the workers, each on its part of the rows: returns {rgb, labels, rows, grid,
 // seconds, parts} or null when cancelled.
 async function runOnce(c) {
@@ -224,7 +229,7 @@ async function runOnce(c) {
   let preview = null;
   const onStep = (k, info, rgb) => {
     if (!preview || preview.total !== info.total) preview = { total: info.total, rgb: new Uint8Array(info.total * 3072) };
-    info.ids.forEach((id, j) => preview.rgb.set(rgb.subarray(j * 3072, (j + 1) * 3072), id * 3072));
+    placeImages(preview.rgb, rgb, info.ids);
     [done[k], unetRows[k]] = [info.i + 1, info.unet_rows];
     const step = Math.min(...done), rows = unetRows.reduce((a, b) => a + b, 0);
     showFanout(c, plan, step, rows);
@@ -244,7 +249,8 @@ async function runOnce(c) {
   if (results.some((r) => r.cancelled)) return null;
   const rgb = new Uint8Array(c.n * 3072), labels = new Array(c.n);
   for (const r of results) {
-    r.positions.forEach((p, j) => { rgb.set(r.rgb.subarray(j * 3072, (j + 1) * 3072), p * 3072); labels[p] = r.labels[j]; });
+    placeImages(rgb, r.rgb, r.positions);
+    r.positions.forEach((p, j) => (labels[p] = r.labels[j]));
   }
   const { grid } = await call({ type: "grid", config: c, rgb });
   return { rgb, labels, grid, parts, rows: results.reduce((a, r) => a + r.rows, 0),

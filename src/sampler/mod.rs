@@ -24,12 +24,13 @@ pub use part::Part;
 pub use schema::{page_schema, PageSchema};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::noise::Noise;
 use crate::schedule;
 use ddim::DdimStep;
 use dpm::DpmStep;
+use nets::index_tensor;
 use part::Rows;
 
 /// The networks a run uses.
@@ -179,13 +180,11 @@ impl<'a> Sampling<'a> {
             Method::V2 => v2::velocity(self, x, log_snr),
         };
         let eta = self.cfg.eta_at(i);
-        let (noise, rows, device) = (&mut self.noise, &self.rows, &self.device);
-        let draw = || noise.normal_rows(&rows.ids, rows.total, device);
         let (next, pred) = match self.cfg.solver {
-            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, draw),
+            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, || self.fresh_noise()),
             Solver::DpmPp2m => {
                 let step = DpmStep::new(&self.times, i, eta);
-                let out = step.apply(x, v, self.history.take(), draw);
+                let out = step.apply(x, v, self.history.take(), || self.fresh_noise());
                 self.history = Some(out.1.clone());
                 out
             }
@@ -218,9 +217,7 @@ impl<'a> Sampling<'a> {
             let at: Vec<usize> = self.rows.ids.iter().map(|&r| (r % k) * (n / k) + r / k).collect();
             let mut order: Vec<usize> = (0..at.len()).collect();
             order.sort_by_key(|&j| at[j]);
-            let idx: Vec<i64> = order.iter().map(|&j| j as i64).collect();
-            let rows = idx.len();
-            let images = pred.select(0, Tensor::<1, Int>::from_data(TensorData::new(idx, [rows]), &self.device));
+            let images = pred.select(0, index_tensor(&order, &self.device));
             (images, order.iter().map(|&j| at[j]).collect())
         } else {
             (pred, self.rows.ids.clone())
@@ -235,13 +232,17 @@ impl<'a> Sampling<'a> {
         self.nets.unet.velocity(x, log_snr, &self.classes)
     }
 
+    /// Fresh standard normal noise for every current row, drawn where the whole run draws it.
+    fn fresh_noise(&mut self) -> Tensor<4> {
+        self.noise.normal_rows(&self.rows.ids, self.rows.total, &self.device)
+    }
+
     /// After v2 grew the rows: keep this part's share of them (state, velocity, class and the
     /// solver's history), once the run has enough rows to share out.
     fn keep_part(&mut self, x: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let Some(keep) = self.rows.choose() else { return (x, v) };
         self.classes = keep.iter().map(|&r| self.classes[r]).collect();
-        let idx: Vec<i64> = keep.iter().map(|&r| r as i64).collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [keep.len()]), &self.device);
+        let idx = index_tensor(&keep, &self.device);
         self.history = self.history.take().map(|h| h.select(0, idx.clone()));
         (x.select(0, idx.clone()), v.select(0, idx))
     }

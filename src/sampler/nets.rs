@@ -35,9 +35,10 @@ pub trait Steer {
     }
 }
 
-pub(crate) fn class_tensor(classes: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
-    let c: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
-    Tensor::from_data(TensorData::new(c, [classes.len()]), device)
+/// Labels or row indices as an `Int` tensor (class inputs, `select`).
+pub(crate) fn index_tensor(indices: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
+    let c: Vec<i64> = indices.iter().map(|&c| c as i64).collect();
+    Tensor::from_data(TensorData::new(c, [indices.len()]), device)
 }
 
 impl Denoiser for UNet {
@@ -45,7 +46,7 @@ impl Denoiser for UNet {
         let device = x.device();
         let b = x.dims()[0];
         let ls = Tensor::<1>::full([b], log_snr as f32, &device);
-        let cls = self.is_conditional().then(|| class_tensor(classes, &device));
+        let cls = self.is_conditional().then(|| index_tensor(classes, &device));
         self.forward(x, ls, cls)
     }
 
@@ -56,7 +57,7 @@ impl Denoiser for UNet {
 
 impl Steer for ClassLayer {
     fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
-        let cls = class_tensor(classes, &v.device());
+        let cls = index_tensor(classes, &v.device());
         self.forward(v, cls)
     }
 
@@ -70,7 +71,7 @@ impl Steer for GuideNet {
     fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
         let device = v.device();
         let ls = Tensor::<1>::full([v.dims()[0]], log_snr as f32, &device);
-        self.forward(x, v, ls, class_tensor(classes, &device))
+        self.forward(x, v, ls, index_tensor(classes, &device))
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tenso
     if let Some(&copies) = run.fan.get(i - 1) {
         let mut vs = vec![v.clone()];
         for _ in 1..copies {
-            let z = run.noise.normal_rows(&run.rows.ids, run.rows.total, &run.device);
+            let z = run.fresh_noise();
             vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
         }
         // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
