@@ -7,13 +7,16 @@ use serde::{Deserialize, Serialize};
 
 /// `--device` of every command: `auto` (a hardware GPU through wgpu, else Flex), `flex`, `wgpu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// A hardware GPU adapter through wgpu if there is one, else Flex ([`auto_device`]).
+    /// A hardware GPU adapter through wgpu if there is one, else Flex.
     Auto,
     /// Burn's CPU backend.
+    #[cfg_attr(not(target_arch = "wasm32"), value(alias = "cpu"))]
     Flex,
     /// Burn's wgpu backend (a GPU adapter; WebGPU in the browser).
+    #[cfg_attr(not(target_arch = "wasm32"), value(alias = "gpu"))]
     Wgpu,
 }
 

@@ -3,9 +3,13 @@
 //! `t ∈ [0, 1]`, `t = 0` is data and `t = 1` is noise. The notebook calls this the "DDPM"
 //! schedule: `log_snr(t) = −ln(expm1(1e−4 + 10 t²))`.
 
+/// `log_snr(t) = −ln(expm1(LOG_SNR_OFFSET + LOG_SNR_SCALE·t²))`: the offset keeps t = 0 finite.
+pub const LOG_SNR_OFFSET: f64 = 1e-4;
+pub const LOG_SNR_SCALE: f64 = 10.0;
+
 /// Log signal-to-noise ratio at time `t`.
 pub fn log_snr(t: f64) -> f64 {
-    -(1e-4 + 10.0 * t * t).exp_m1().ln()
+    -(LOG_SNR_OFFSET + LOG_SNR_SCALE * t * t).exp_m1().ln()
 }
 
 /// `(alpha, sigma)` for a log-SNR: `alpha² = sigmoid(log_snr)`, `sigma² = sigmoid(−log_snr)`.

@@ -369,3 +369,13 @@ fn campaign_dry_run_exports_what_sample_loads() {
     }
     std::fs::remove_dir_all(d).ok();
 }
+
+/// The PyTorch twin reads the crate's network and schedule settings from this file; it must be
+/// what the crate would write (`vdiff train twin-config` rewrites it).
+#[test]
+fn twin_config_file_is_the_crates() {
+    use vdiff::train::twin::{TwinConfig, TWIN_CONFIG};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(TWIN_CONFIG);
+    let committed = std::fs::read_to_string(&path).expect("the twin's config file");
+    assert_eq!(committed, TwinConfig::current().to_json(), "{TWIN_CONFIG} is stale: run `vdiff train twin-config`");
+}

@@ -15,6 +15,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train import log_snr, v_loss  # noqa: E402
+from crate_config import UNET  # noqa: E402
 from unet import UNet  # noqa: E402
 
 
@@ -80,8 +81,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", default="256,512")
     p.add_argument("--train-steps", type=int, default=30)
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--levels", type=int, default=3)
+    p.add_argument("--width", type=int, default=UNET["width"])
+    p.add_argument("--levels", type=int, default=UNET["levels"])
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--reps", type=int, default=3)

@@ -26,12 +26,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cifar import load_tensors  # noqa: E402
+from crate_config import EMA_DECAY, LOG_SNR_OFFSET, LOG_SNR_SCALE, UNET  # noqa: E402
 from unet import UNet  # noqa: E402
 
 
 # Schedule of method §1 (as `src/schedule.rs`): t ∈ [0, 1], t = 1 is noise.
 def log_snr(t):
-    return -torch.special.expm1(1e-4 + 10 * t * t).log()
+    return -torch.special.expm1(LOG_SNR_OFFSET + LOG_SNR_SCALE * t * t).log()
 
 
 def v_loss(model, x0, classes, t, eps):
@@ -80,14 +81,14 @@ def main():
     p.add_argument("--kind", choices=["unconditional", "conditional"], required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--minutes", type=float, required=True, help="wall-clock budget, compile included")
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--levels", type=int, default=3)
+    p.add_argument("--width", type=int, default=UNET["width"])
+    p.add_argument("--levels", type=int, default=UNET["levels"])
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--lr", type=float, default=6e-4)
     p.add_argument("--warmup", type=int, default=500, help="linear learning-rate warm-up steps")
     p.add_argument("--anneal", type=float, default=0.15,
                    help="fraction of the budget at its end over which the lr falls linearly to 10%%")
-    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--ema", type=float, default=EMA_DECAY)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-images", type=int, default=500)
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds")

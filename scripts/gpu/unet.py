@@ -2,6 +2,7 @@
 notebook's (`net.2.main.1.main.0.weight`, …), which `vdiff import-torch` maps onto the Burn
 network (`UNet::torch_names`). `levels` = 4 is the notebook's 32→16→8→4 net, 3 drops the 4×4
 level (what the crate ships). Checked against `unet-c32-parity.safetensors` by `check_parity`.
+The constants and defaults are the crate's (`crate_config.py`).
 """
 import math
 
@@ -9,14 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-TIME_FEATURES, CLASS_FEATURES, NUM_CLASSES = 16, 4, 10
+from crate_config import CLASS_FEATURES, FOURIER_STD, NUM_CLASSES, TIME_FEATURES, UNET
 
 
 class ResConvBlock(nn.Module):
     """`x + main(x)`; `main` = Conv3×3 → Dropout2d → ReLU → Conv3×3 → Dropout2d → ReLU (the
     net's last block ends at its second convolution); 1×1 skip conv when widths differ."""
 
-    def __init__(self, c_in, c_mid, c_out, last=False, p=0.1):
+    def __init__(self, c_in, c_mid, c_out, last=False, p=UNET["dropout"]):
         super().__init__()
         tail = [] if last else [nn.Dropout2d(p), nn.ReLU()]
         self.main = nn.Sequential(
@@ -31,7 +32,7 @@ class ResConvBlock(nn.Module):
 class SelfAttention2d(nn.Module):
     """GroupNorm(1, c) → qkv 1×1 → softmax(q·kᵀ/√d)·v per head → out 1×1 → Dropout2d, residual."""
 
-    def __init__(self, c, p=0.1):
+    def __init__(self, c, p=UNET["dropout"]):
         super().__init__()
         self.heads = max(c // 64, 1)
         self.norm = nn.GroupNorm(1, c)
@@ -81,7 +82,7 @@ def level(k, levels, c, c_in, p):
 class FourierFeatures(nn.Module):
     """Fixed random features of log-SNR: `f = 2π·log_snr·Wᵀ`, `[cos f, sin f]` (never trained)."""
 
-    def __init__(self, n=TIME_FEATURES, std=0.2):
+    def __init__(self, n=TIME_FEATURES, std=FOURIER_STD):
         super().__init__()
         self.register_buffer("weight", torch.randn(n // 2, 1) * std)
 
@@ -91,7 +92,7 @@ class FourierFeatures(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, width=32, levels=3, conditional=False, dropout=0.1):
+    def __init__(self, width=UNET["width"], levels=UNET["levels"], conditional=False, dropout=UNET["dropout"]):
         super().__init__()
         self.timestep_embed = FourierFeatures()
         self.class_embed = nn.Embedding(NUM_CLASSES, CLASS_FEATURES) if conditional else None

@@ -1,23 +1,12 @@
-//! `vdiff eval`: the paper's tables 5.1–5.3 — {conditional, unconditional, v1, v2} × N × steps,
-//! several seeds — with the crate's classifier: IS, class accuracy, Fréchet distance, wall time,
-//! U-Net rows; the same statistics on real test images of the same count beside them.
+//! `vdiff eval`: the paper's tables 5.1–5.3 ([`vdiff::eval::grid`]).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use anyhow::Context;
-use burn::tensor::{Device, Tensor};
 use clap::Args;
 use vdiff::device::Backend;
-use vdiff::eval::classifier::{Classifier, ClassifierConfig};
-use vdiff::eval::inception::{load_inception, InceptionV3};
-use vdiff::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
-use vdiff::sampler::{sample, LayerKind, Method, ModelKind, Nets, SampleConfig, CLASS_NAMES};
-use vdiff::train::data::Cifar;
-use vdiff::weights::{write_atomic, Manifest};
-
-use super::nets::{self, NetArgs};
-use super::sample::SteerArgs;
+use vdiff::eval::grid::EvalGrid;
+use vdiff::networks::NetSource;
+use vdiff::options::SteeringOptions;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -53,344 +42,28 @@ pub struct EvalArgs {
     #[arg(long)]
     pub inception: Option<PathBuf>,
     /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
-    #[arg(long = "device", alias = "backend", default_value = "auto")]
+    #[arg(long = "device", alias = "backend", value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     #[command(flatten)]
-    pub nets: NetArgs,
+    pub nets: NetSource,
     #[command(flatten)]
-    pub steering: SteerArgs,
-}
-
-/// One row kind of the table: a sampler and what steers it.
-struct MethodSpec {
-    model: ModelKind,
-    sampler: Method,
-    layer: LayerKind,
-}
-
-/// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
-/// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
-fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer };
-    if let Some(model) = ModelKind::from_name(method) {
-        return Ok(ddim(model));
-    }
-    let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
-    let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);
-    let layer = match suffix {
-        "" => Some(default_layer),
-        "teacher" => Some(LayerKind::Conditional),
-        s => LayerKind::from_name(s),
-    };
-    match (sampler, layer) {
-        (Some(sampler), Some(layer)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, layer }),
-        _ => anyhow::bail!(
-            "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
-             -layer, -layer-residual, -layer-guide or -conditional"
-        ),
-    }
-}
-
-struct Scores {
-    probs: Vec<Vec<f64>>,
-    feats: Vec<Vec<f64>>,
-}
-
-fn score(clf: &Classifier, images: Tensor<4>) -> Scores {
-    let n = images.dims()[0];
-    let feats = clf.features(images.clamp(-1.0, 1.0));
-    let logits = clf.logits.forward(feats.clone());
-    let f: Vec<f32> = feats.into_data().try_to_vec().unwrap();
-    let d = f.len() / n;
-    Scores {
-        probs: softmax_rows(&logits.into_data().try_to_vec::<f32>().unwrap(), 10),
-        feats: f.chunks_exact(d).map(|r| r.iter().map(|&x| x as f64).collect()).collect(),
-    }
-}
-
-/// Inception Score of images `[N, 3, H, W]` under Inception-v3, in batches (each image is
-/// resized to 299×299, so whole sets do not fit in memory at once).
-fn inception_is(net: &InceptionV3, images: Tensor<4>) -> f64 {
-    let n = images.dims()[0];
-    let mut probs = Vec::with_capacity(n);
-    for start in (0..n).step_by(25) {
-        let batch = images.clone().narrow(0, start, 25.min(n - start)).clamp(-1.0, 1.0);
-        let logits = net.forward(batch);
-        let k = logits.dims()[1];
-        probs.extend(softmax_rows(&logits.into_data().try_to_vec::<f32>().unwrap(), k));
-    }
-    inception_score(&probs)
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len().max(2) - 1) as f64;
-    (m, var.sqrt())
-}
-
-fn classifier(args: &NetArgs, device: &Device) -> anyhow::Result<Classifier> {
-    if args.random_init {
-        device.seed(args.init_seed);
-        return Ok(ClassifierConfig::new().with_width(8).with_features(16).init(device));
-    }
-    let m = Manifest::read(&args.weights)?;
-    let bytes = m.read_file(&args.weights, "classifier").context("train it with `vdiff train classifier`")?;
-    Ok(m.load_classifier("classifier", &bytes, device)?)
-}
-
-/// The scores of one generated set.
-struct RunScore {
-    is: f64,
-    /// `None` for unconditional ddim (no requested class).
-    acc: Option<f64>,
-    per_class: Vec<f64>,
-    frechet: f64,
-    /// Mean distance between two images of the same requested class, in the classifier's
-    /// features ([`mean_pairwise_distance`]).
-    diversity: f64,
-    wall_s: f64,
-    unet_rows: usize,
-    is_v3: Option<f64>,
-}
-
-/// Everything a run is scored against: the classifier, the optional Inception-v3, the real
-/// reference features.
-struct Judge {
-    clf: Classifier,
-    inception: Option<InceptionV3>,
-    reference: Vec<Vec<f64>>,
-}
-
-impl Judge {
-    fn is_v3(&self, images: &Tensor<4>) -> Option<f64> {
-        self.inception.as_ref().map(|net| inception_is(net, images.clone()))
-    }
-
-    /// Generate with `cfg` and score the images.
-    fn run(&self, cfg: &SampleConfig, nets: Nets<'_>, device: &Device) -> anyhow::Result<RunScore> {
-        let t0 = Instant::now();
-        let out = sample(cfg, nets, device, |_| {})?;
-        let _ = out.images.clone().into_data(); // wall time includes the readback
-        let wall_s = t0.elapsed().as_secs_f64();
-        let is_v3 = self.is_v3(&out.images);
-        let sc = score(&self.clf, out.images);
-        let want = cfg.image_classes();
-        let pred: Vec<usize> = sc.probs.iter().map(|p| argmax(p)).collect();
-        let hits = |rows: &mut dyn Iterator<Item = usize>| -> f64 {
-            let rows: Vec<usize> = rows.collect();
-            rows.iter().filter(|&&i| pred[i] == want[i]).count() as f64 / rows.len().max(1) as f64
-        };
-        let n = cfg.n;
-        let per_class = (0..CLASS_NAMES.len()).map(|c| hits(&mut (0..n).filter(|&i| want[i] == c))).collect();
-        Ok(RunScore {
-            is: inception_score(&sc.probs),
-            acc: cfg.has_classes().then(|| hits(&mut (0..n))),
-            per_class,
-            frechet: frechet_distance(&sc.feats, &self.reference),
-            diversity: mean_pairwise_distance(&sc.feats, &want),
-            wall_s,
-            unet_rows: out.unet_rows,
-            is_v3,
-        })
-    }
-}
-
-fn argmax(p: &[f64]) -> usize {
-    p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map_or(0, |m| m.0)
-}
-
-/// Scores of real test images per N: IS, Fréchet distance, IS v3, class accuracy (mean, std).
-/// Their class accuracy is the judge's own: the most a generator can be credited with.
-type RealScores = ((f64, f64), (f64, f64), (f64, f64), (f64, f64));
-
-/// The tables: CSV (one line per run), Markdown (one row per cell, mean ± std over seeds) and
-/// a per-class accuracy table.
-struct Report {
-    csv: String,
-    md: String,
-    per_class: String,
-    v3: bool,
-}
-
-impl Report {
-    fn new(a: &EvalArgs) -> Self {
-        let mut csv = String::from(
-            "method,n,steps,seed,is,class_acc,frechet,diversity,wall_s,unet_rows,is_inception_v3,steering,solver,eta",
-        );
-        for c in CLASS_NAMES {
-            csv += &format!(",acc_{c}");
-        }
-        csv.push('\n');
-        let v3_note = match &a.inception {
-            Some(p) => format!("the Inception-v3 columns use `{}`", p.display()),
-            None => "no Inception-v3 weights were given (`--inception`), so there are no Inception-v3 columns".into(),
-        };
-        let v3 = a.inception.is_some();
-        let mut md = format!(
-            "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
-             (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}; solver {}; \
-             v1/v2 steered by {} ({}). Diversity: the mean feature distance between two images of \
-             one requested class.\n\n",
-            a.seeds,
-            a.eta,
-            a.steering.solver.name(),
-            a.steering.layer.name(),
-            match (a.steering.steer_until, a.steering.paper_rule) {
-                (Some(k), _) => format!("the paper's step rule, steps i < {k}"),
-                (None, true) => "the paper's step rule, i ≤ steps/2".into(),
-                (None, false) => match a.steering.fade {
-                    Some(p) => format!("strength faded with the noise, fade {p}"),
-                    None => "strength faded with the noise, each network's default fade".into(),
-                },
-            }
-        );
-        md += "| network | N | steps | IS (gen) | IS (real, same N) | class acc. | class acc. (real) | Fréchet (gen) | Fréchet (real) | diversity | wall s | U-Net rows |";
-        md += if v3 { " IS v3 (gen) | IS v3 (real) |\n" } else { "\n" };
-        md += "|---|---|---|---|---|---|---|---|---|---|---|---|";
-        md += if v3 { "---|---|\n" } else { "\n" };
-        let mut per_class = String::from("\nClass accuracy per class (mean over seeds):\n\n| network, N, steps |");
-        for c in CLASS_NAMES {
-            per_class += &format!(" {c} |");
-        }
-        per_class += &format!("\n|---|{}\n", "---|".repeat(CLASS_NAMES.len()));
-        Self { csv, md, per_class, v3 }
-    }
-
-    fn line(&mut self, method: &str, cfg: &SampleConfig, r: &RunScore) {
-        let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
-        // What steered the run: the network and the strength (empty for ddim).
-        let mut steering = match cfg.entries().1 {
-            Some(layer) => match cfg.fade {
-                Some(p) => format!("{layer} x{} fade {p}", cfg.strength()),
-                None => format!("{layer} x{} until {}", cfg.strength(), cfg.steer_until()),
-            },
-            None => String::new(),
-        };
-        if let (Method::V2, Some(e)) = (cfg.sampler, cfg.fan_eta) {
-            steering += &format!(" fan-eta {e}");
-        }
-        self.csv += &format!(
-            "{method},{},{},{},{:.4},{acc},{:.4},{:.4},{:.3},{},{},{steering},{},{}",
-            cfg.n,
-            cfg.steps,
-            cfg.seed,
-            r.is,
-            r.frechet,
-            r.diversity,
-            r.wall_s,
-            r.unet_rows,
-            r.is_v3.map_or(String::new(), |v| format!("{v:.4}")),
-            cfg.solver.name(),
-            cfg.eta
-        );
-        for p in &r.per_class {
-            self.csv += &format!(",{p:.3}");
-        }
-        self.csv.push('\n');
-    }
-
-    fn cell(&mut self, method: &str, cfg: &SampleConfig, runs: &[RunScore], real: &RealScores) {
-        let stat = |f: &dyn Fn(&RunScore) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
-        let ((rim, ris), (rfm, rfs), (r3m, r3s), (ram, _)) = *real;
-        let (im, isd) = stat(&|r| r.is);
-        let (fm, fsd) = stat(&|r| r.frechet);
-        let (dm, dsd) = stat(&|r| r.diversity);
-        let acc = match runs[0].acc {
-            Some(_) => format!("{:.1}%", 100.0 * stat(&|r| r.acc.unwrap_or(0.0)).0),
-            None => "— (no class)".into(),
-        };
-        let real_acc = format!("{:.1}%", 100.0 * ram);
-        let (n, steps) = (cfg.n, cfg.steps);
-        self.md += &format!(
-            "| {method} | {n} | {steps} | {im:.2} ± {isd:.2} | {rim:.2} ± {ris:.2} | {acc} | {real_acc} | {fm:.2} ± {fsd:.2} | {rfm:.2} ± {rfs:.2} | {dm:.3} ± {dsd:.3} | {:.2} | {} |",
-            stat(&|r| r.wall_s).0,
-            runs[0].unet_rows
-        );
-        if self.v3 {
-            let (m3, s3) = stat(&|r| r.is_v3.unwrap_or(0.0));
-            self.md += &format!(" {m3:.2} ± {s3:.2} | {r3m:.2} ± {r3s:.2} |");
-        }
-        self.md.push('\n');
-        if runs[0].acc.is_some() {
-            self.per_class += &format!("| {method}, {n}, {steps} |");
-            for c in 0..CLASS_NAMES.len() {
-                self.per_class += &format!(" {:.0}% |", 100.0 * stat(&|r| r.per_class[c]).0);
-            }
-            self.per_class.push('\n');
-        }
-    }
-
-    fn write(self, out: &std::path::Path) -> anyhow::Result<()> {
-        let md = self.md + &self.per_class;
-        write_atomic(&out.join("eval.csv"), self.csv.as_bytes())?;
-        write_atomic(&out.join("eval.md"), md.as_bytes())?;
-        println!("{md}");
-        Ok(())
-    }
+    pub steering: SteeringOptions,
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let device = super::open_device(a.device)?.0;
-    let clf = classifier(&a.nets, &device)?;
-    let inception = match &a.inception {
-        Some(p) => Some(load_inception(p, &device)?),
-        None => None,
+    let grid = EvalGrid {
+        methods: a.methods,
+        n: a.n,
+        steps: a.steps,
+        seeds: a.seeds,
+        eta: a.eta,
+        reference: a.reference,
+        data: a.data,
+        out: a.out,
+        inception: a.inception,
+        nets: a.nets,
+        steering: a.steering,
     };
-    let test = Cifar::load(&a.data, false)?;
-    let max_n = *a.n.iter().max().context("no --n")?;
-    anyhow::ensure!(a.reference + max_n <= test.len(), "--reference + max N exceeds the test set");
-    let idx: Vec<usize> = (0..a.reference).collect();
-    let reference = score(&clf, test.batch(&idx, None, &device).0).feats;
-    let judge = Judge { clf, inception, reference };
-    std::fs::create_dir_all(&a.out)?;
-    let mut report = Report::new(&a);
-    // Real-image reference per N: disjoint slices after the reference set.
-    let mut real = std::collections::BTreeMap::new();
-    for &n in &a.n {
-        let (mut is, mut fd, mut is3, mut acc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for s in 0..a.seeds as usize {
-            let start = a.reference + (s * n) % (test.len() - a.reference - n + 1);
-            let idx: Vec<usize> = (start..start + n).collect();
-            let (images, labels) = test.batch(&idx, None, &device);
-            is3.extend(judge.is_v3(&images));
-            let sc = score(&judge.clf, images);
-            let labels = labels.into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default();
-            let right = sc.probs.iter().zip(&labels).filter(|(p, &y)| argmax(p) as i64 == y).count();
-            acc.push(right as f64 / n as f64);
-            is.push(inception_score(&sc.probs));
-            fd.push(frechet_distance(&sc.feats, &judge.reference));
-        }
-        real.insert(n, (mean_std(&is), mean_std(&fd), mean_std(&is3), mean_std(&acc)));
-    }
-    for method in &a.methods {
-        let spec = parse_method(method, a.steering.layer)?;
-        // The method's own layer wins over --layer (which only sets the default of plain v1/v2).
-        let probe = SampleConfig {
-            layer: spec.layer,
-            ..a.steering.apply(SampleConfig { model: spec.model, sampler: spec.sampler, ..Default::default() })
-        };
-        let loaded = nets::load(&a.nets, &probe, &device)?;
-        let run_nets = loaded.nets();
-        for &n in &a.n {
-            for &steps in &a.steps {
-                let mut runs = Vec::new();
-                for seed in 0..a.seeds {
-                    let cfg = SampleConfig { n, steps, eta: a.eta, seed, ..probe.clone() };
-                    let r = judge.run(&cfg, run_nets, &device)?;
-                    eprintln!(
-                        "{method} N={n} steps={steps} seed={seed}: IS {:.3} acc {:.3} FD {:.3} {:.2} s",
-                        r.is,
-                        r.acc.unwrap_or(f64::NAN),
-                        r.frechet,
-                        r.wall_s
-                    );
-                    report.line(method, &cfg, &r);
-                    runs.push(r);
-                }
-                let cfg = SampleConfig { n, steps, ..probe.clone() };
-                report.cell(method, &cfg, &runs, &real[&n]);
-            }
-        }
-    }
-    report.write(&a.out)
+    grid.run(&device)
 }

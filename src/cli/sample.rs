@@ -1,6 +1,6 @@
 //! `vdiff sample`: generate images and write PNGs, a labelled grid and manifest.json.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -9,10 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
-use vdiff::sampler::{parse_classes, sample, LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES};
+use vdiff::sampler::{parse_classes, sample, Method, ModelKind, SampleConfig, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
-use super::nets::{self, NetArgs};
+use vdiff::networks::{self, Loaded, NetSource};
+use vdiff::options::SteeringOptions;
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
@@ -41,12 +42,12 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.01)]
     pub w: f64,
     #[command(flatten)]
-    pub steering: SteerArgs,
+    pub steering: SteeringOptions,
     /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
-    #[arg(long = "device", alias = "backend", default_value = "auto")]
+    #[arg(long = "device", alias = "backend", value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     #[command(flatten)]
-    pub nets: NetArgs,
+    pub nets: NetSource,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -60,55 +61,6 @@ pub struct SampleArgs {
     /// share link and the SHA-256 of its weights.
     #[arg(long, value_name = "FILE")]
     pub from_png: Option<PathBuf>,
-}
-
-/// How v1/v2 steer and how every sampler steps: one set of flags for `sample`, `eval` and
-/// `bench`.
-#[derive(Args, Debug, Clone)]
-pub struct SteerArgs {
-    /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
-    /// (the paper's additional layer), layer-residual (v + layer(v)) or conditional (the
-    /// conditional U-Net: classifier-free guidance, a second U-Net row per steered row).
-    #[arg(long, value_enum, default_value_t = LayerKind::default())]
-    pub layer: LayerKind,
-    /// The paper's step rule instead of the fade: steer steps i < K at full strength (the
-    /// paper: K = steps/2 + 1); 0 steers none.
-    #[arg(long, value_name = "K", conflicts_with = "fade")]
-    pub steer_until: Option<usize>,
-    /// The paper's step rule with its own K = steps/2 + 1.
-    #[arg(long, conflicts_with_all = ["fade", "steer_until"])]
-    pub paper_rule: bool,
-    /// Fade of the strength with the noise: s·sigmoid(−log-SNR)^P at every step — the full
-    /// strength while the image is noise, falling to zero as it clears; 0 keeps it constant.
-    /// Default: the network's (the guide: 4; classifier-free guidance: 0).
-    #[arg(long, value_name = "P")]
-    pub fade: Option<f64>,
-    /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
-    /// (≤ 8); the peak of the fade. Default: the network's measured best for the schedule.
-    #[arg(long)]
-    pub strength: Option<f64>,
-    /// Update rule: ddim, or dpmpp-2m (DPM-Solver++(2M), second order; with eta > 0 its SDE form).
-    #[arg(long, value_enum, default_value_t = Solver::DpmPp2m)]
-    pub solver: Solver,
-    /// v2: eta of the factor fan-out steps, where copies of a row part (fresh noise there keeps
-    /// them apart when eta is 0).
-    #[arg(long, default_value_t = 1.0)]
-    pub fan_eta: f64,
-}
-
-impl SteerArgs {
-    pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
-        let paper = self.paper_rule || self.steer_until.is_some();
-        SampleConfig {
-            layer: self.layer,
-            steer_until: self.steer_until,
-            strength: self.strength,
-            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.layer.default_fade())),
-            solver: self.solver,
-            fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
-            ..cfg
-        }
-    }
 }
 
 impl SampleArgs {
@@ -158,21 +110,11 @@ fn checked_fragment(fragment: &str) -> anyhow::Result<SampleConfig> {
 pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     let (cfg, from_png) = a.config()?;
     let (device, backend) = super::open_device(a.device)?;
-    let loaded = nets::load(&a.nets, &cfg, &device)?;
+    let loaded = networks::load(&a.nets, &cfg, &device)?;
     if let Some(prov) = &from_png {
-        // Other weights give other images: say so, and still run the settings.
-        for (entry, sha) in &prov.weights {
-            match loaded.sha256.get(entry) {
-                Some(have) if have == sha => {}
-                have => eprintln!(
-                    "warning: the PNG was made with {entry} {sha:.12}…, these weights have {}: the images will differ",
-                    have.map_or("none".to_string(), |h| format!("{h:.12}…"))
-                ),
-            }
-        }
+        warn_other_weights(prov, &loaded);
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-
     let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps as u64) };
     bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed}<{eta}]").unwrap());
     let start = Instant::now();
@@ -183,16 +125,52 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     let data = out.images.into_data().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let wall = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    let labels = write_images(&a.out, &cfg, &data, &loaded)?;
+    let run = json!({ "unet_rows": out.unet_rows, "wall_s": wall, "device": backend.name() });
+    write_manifest(&a.out, &cfg, &labels, &loaded, run)?;
+    println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());
+    if let Some(i) = from_png.and_then(|p| p.image).filter(|&i| i < cfg.n) {
+        println!("the PNG's image is {}/{}_{i:04}.png", a.out.display(), labels[i]);
+    }
+    Ok(())
+}
 
+/// Other weights give other images: say so, and still run the settings.
+fn warn_other_weights(prov: &Provenance, loaded: &Loaded) {
+    for (entry, sha) in &prov.weights {
+        match loaded.sha256.get(entry) {
+            Some(have) if have == sha => {}
+            have => eprintln!(
+                "warning: the PNG was made with {entry} {sha:.12}…, these weights have {}: the images will differ",
+                have.map_or("none".to_string(), |h| format!("{h:.12}…"))
+            ),
+        }
+    }
+}
+
+/// One PNG per image and the labelled grid, each carrying the run's share link and weights;
+/// returns the images' labels.
+fn write_images(dir: &Path, cfg: &SampleConfig, data: &[f32], loaded: &Loaded) -> anyhow::Result<Vec<&'static str>> {
     let labels = cfg.image_labels();
-    let rgb = to_rgb8(&data, cfg.n);
+    let rgb = to_rgb8(data, cfg.n);
     let grid_prov = Provenance { fragment: cfg.to_fragment(), image: None, weights: loaded.sha256.clone() };
     for (i, img) in rgb.iter().enumerate() {
         let prov = Provenance { image: Some(i), ..grid_prov.clone() };
-        write_atomic(&a.out.join(format!("{}_{i:04}.png", labels[i])), &encode_png(img, 32, 32, Some(&prov)))?;
+        write_atomic(&dir.join(format!("{}_{i:04}.png", labels[i])), &encode_png(img, 32, 32, Some(&prov)))?;
     }
-    write_atomic(&a.out.join("grid.png"), &labelled_grid(&rgb, &labels).png(Some(&grid_prov)))?;
-    let manifest = json!({
+    write_atomic(&dir.join("grid.png"), &labelled_grid(&rgb, &labels).png(Some(&grid_prov)))?;
+    Ok(labels)
+}
+
+/// `manifest.json`: the settings, the files, the weights and what the run cost (`run`).
+fn write_manifest(
+    dir: &Path,
+    cfg: &SampleConfig,
+    labels: &[&str],
+    loaded: &Loaded,
+    run: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut manifest = json!({
         "model": cfg.unet().name(),
         "sampler": cfg.sampler,
         "n": cfg.n,
@@ -204,17 +182,11 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),
-        "unet_rows": out.unet_rows,
-        "wall_s": wall,
-        "device": backend.name(),
         "weights_sha256": loaded.sha256,
         "config": cfg,
         "share_link": format!("#{}", cfg.to_fragment()),
     });
-    write_atomic(&a.out.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
-    println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());
-    if let Some(i) = from_png.and_then(|p| p.image).filter(|&i| i < cfg.n) {
-        println!("the PNG's image is {}/{}_{i:04}.png", a.out.display(), labels[i]);
-    }
+    manifest.as_object_mut().expect("an object").extend(run.as_object().expect("an object").clone());
+    write_atomic(&dir.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(())
 }

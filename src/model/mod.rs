@@ -8,7 +8,7 @@ pub mod upsample;
 
 pub use class_layer::{ClassLayer, ClassLayerConfig};
 pub use guide::{GuideNet, GuideNetConfig};
-pub use unet::{UNet, UNetConfig, NUM_CLASSES};
+pub use unet::{UNet, UNetConfig, CLASS_FEATURES, FOURIER_STD, NUM_CLASSES, TIME_FEATURES};
 
 use burn::tensor::Tensor;
 

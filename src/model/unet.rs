@@ -16,8 +16,12 @@ use crate::noise::Noise;
 
 /// Number of CIFAR-10 classes.
 pub const NUM_CLASSES: usize = 10;
-const TIME_FEATURES: usize = 16;
-const CLASS_FEATURES: usize = 4;
+/// Fourier features of the log-SNR input.
+pub const TIME_FEATURES: usize = 16;
+/// Width of the class embedding input.
+pub const CLASS_FEATURES: usize = 4;
+/// Standard deviation of the (fixed, never trained) Fourier feature weights.
+pub const FOURIER_STD: f64 = 0.2;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct UNetConfig {
@@ -213,7 +217,7 @@ impl UNetConfig {
             })
             .collect();
         UNet {
-            timestep_embed: Initializer::Normal { mean: 0.0, std: 0.2 }.init([8, 1], device),
+            timestep_embed: Initializer::Normal { mean: 0.0, std: FOURIER_STD }.init([TIME_FEATURES / 2, 1], device),
             class_embed: self.conditional.then(|| EmbeddingConfig::new(NUM_CLASSES, CLASS_FEATURES).init(device)),
             levels,
         }

@@ -8,6 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::Device;
 
 use super::data::{epoch_order, Cifar};
+use super::trainer::TrainError;
 use crate::eval::classifier::{Classifier, ClassifierConfig};
 use crate::noise::Noise;
 
@@ -33,7 +34,15 @@ pub fn accuracy(model: &Classifier, data: &Cifar, n: usize, device: &Device) -> 
 }
 
 /// Train; returns the model (without autodiff), the steps done and the wall time.
-pub fn train(t: &ClassifierTraining, data: &Cifar, device: &Device, quiet: bool) -> (Classifier, usize, f64) {
+pub fn train(
+    t: &ClassifierTraining,
+    data: &Cifar,
+    device: &Device,
+    quiet: bool,
+) -> Result<(Classifier, usize, f64), TrainError> {
+    if !(1..=data.len()).contains(&t.batch) {
+        return Err(TrainError::Batch { batch: t.batch, images: data.len() });
+    }
     let ad = device.clone().autodiff();
     ad.seed(t.seed);
     let mut model = t.config.init(&ad);
@@ -62,5 +71,5 @@ pub fn train(t: &ClassifierTraining, data: &Cifar, device: &Device, quiet: bool)
         model = optim.step(t.lr, model, grads);
         step += 1;
     }
-    (model.valid(), step, start.elapsed().as_secs_f64())
+    Ok((model.valid(), step, start.elapsed().as_secs_f64()))
 }

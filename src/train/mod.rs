@@ -1,8 +1,14 @@
-//! Native training (feature `train`): CIFAR-10 reader, the loop, EMA, checkpoints, and the
-//! evaluation classifier.
+//! Native training (feature `train`): CIFAR-10 reader, the loop, EMA, checkpoints, the
+//! networks' runs and campaign, and the evaluation classifier.
 
+pub mod bench;
+pub mod campaign;
 pub mod checkpoint;
 pub mod classify;
 pub mod data;
 pub mod ema;
+pub mod network;
 pub mod trainer;
+pub mod twin;
+
+pub use twin::DEFAULTS;

@@ -1,0 +1,54 @@
+//! How v1/v2 steer and how every sampler steps, as the flags `sample`, `eval` and `bench`
+//! share, and the rule that turns them into a [`SampleConfig`]'s fields.
+
+use clap::Args;
+
+use crate::sampler::{LayerKind, Method, SampleConfig, Solver};
+
+/// How v1/v2 steer and how every sampler steps.
+#[derive(Args, Debug, Clone)]
+pub struct SteeringOptions {
+    /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
+    /// (the paper's additional layer), layer-residual (v + layer(v)) or conditional (the
+    /// conditional U-Net: classifier-free guidance, a second U-Net row per steered row).
+    #[arg(long, value_enum, default_value_t = LayerKind::default())]
+    pub layer: LayerKind,
+    /// The paper's step rule instead of the fade: steer steps i < K at full strength (the
+    /// paper: K = steps/2 + 1); 0 steers none.
+    #[arg(long, value_name = "K", conflicts_with = "fade")]
+    pub steer_until: Option<usize>,
+    /// The paper's step rule with its own K = steps/2 + 1.
+    #[arg(long, conflicts_with_all = ["fade", "steer_until"])]
+    pub paper_rule: bool,
+    /// Fade of the strength with the noise: s·sigmoid(−log-SNR)^P at every step — the full
+    /// strength while the image is noise, falling to zero as it clears; 0 keeps it constant.
+    /// Default: the network's (the guide: 4; classifier-free guidance: 0).
+    #[arg(long, value_name = "P")]
+    pub fade: Option<f64>,
+    /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
+    /// (≤ 8); the peak of the fade. Default: the network's measured best for the schedule.
+    #[arg(long)]
+    pub strength: Option<f64>,
+    /// Update rule: ddim, or dpmpp-2m (DPM-Solver++(2M), second order; with eta > 0 its SDE form).
+    #[arg(long, value_enum, default_value_t = Solver::DpmPp2m)]
+    pub solver: Solver,
+    /// v2: eta of the factor fan-out steps, where copies of a row part (fresh noise there keeps
+    /// them apart when eta is 0).
+    #[arg(long, default_value_t = 1.0)]
+    pub fan_eta: f64,
+}
+
+impl SteeringOptions {
+    pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
+        let paper = self.paper_rule || self.steer_until.is_some();
+        SampleConfig {
+            layer: self.layer,
+            steer_until: self.steer_until,
+            strength: self.strength,
+            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.layer.default_fade())),
+            solver: self.solver,
+            fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
+            ..cfg
+        }
+    }
+}
