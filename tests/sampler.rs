@@ -134,6 +134,28 @@ fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
     assert_eq!(c.image_classes()[..10], [0; 10]);
 }
 
+/// v2's last step has tiled rows (row r has class classes[r mod k]); its output must hold each
+/// of those rows in its class's block, in row order within the block.
+#[test]
+fn v2_regroups_its_tiled_rows_into_class_blocks() {
+    let device = Device::flex();
+    let c = SampleConfig { classes: vec![3, 7], ..cfg(Method::V2, ModelKind::Unconditional, 6, 4) };
+    let mut s = Sampling::new(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device).unwrap();
+    let mut last = None;
+    while let Some(info) = s.step() {
+        last = Some((to_vec(info.pred.clone()), info.classes.unwrap().to_vec()));
+    }
+    let (pred, classes) = last.unwrap();
+    assert_eq!(classes, [3, 7, 3, 7, 3, 7]);
+    let images = to_vec(s.finish().images);
+    let row = |v: &[f32], r: usize| v[r * 3072..(r + 1) * 3072].to_vec();
+    // Output image j is the last step's row at the j-th place of [0, 2, 4 | 1, 3, 5].
+    for (j, r) in [0, 2, 4, 1, 3, 5].into_iter().enumerate() {
+        assert_eq!(row(&images, j), row(&pred, r), "image {j}");
+        assert_eq!(classes[r], c.image_classes()[j]);
+    }
+}
+
 #[test]
 fn v2_rejects_bad_n_and_too_few_steps() {
     let c = cfg(Method::V2, ModelKind::Unconditional, 7, 5);

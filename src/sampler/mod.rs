@@ -81,8 +81,8 @@ pub struct Sampling<'a> {
     pred: Option<Tensor<4>>,
     /// Class of each current row (v2 grows it with the rows).
     classes: Vec<usize>,
-    /// v2's fan-out plan: step `i` (1 ≤ i ≤ len) multiplies the rows by `fan[i − 1]`.
-    fan: Vec<usize>,
+    /// v2's state (`None` for ddim and v1, whose rows are the images throughout).
+    fan_out: Option<v2::FanOut>,
     /// Which of the whole run's rows the current rows are.
     rows: Rows,
     /// The previous step's x̂₀ of every current row (the multistep solver's history).
@@ -131,15 +131,16 @@ impl<'a> Sampling<'a> {
             return Err(SampleError::NoLayer(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
-        // v2 starts from a single noise image; the others from N.
-        let rows = if cfg.sampler == Method::V2 { 1 } else { cfg.n };
+        let fan_out = (cfg.sampler == Method::V2).then(|| v2::FanOut::new(cfg));
+        let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
         let part_rows = Rows::new(part, rows);
         let x = match x {
             Some(x) if x.dims() == [rows, 3, 32, 32] => x,
             Some(x) => return Err(SampleError::BadNoise(x.dims().to_vec(), rows)),
             None => noise.normal_rows(&part_rows.ids, rows, device),
         };
-        let classes = if cfg.sampler == Method::V2 {
+        // v2's rows get their classes at its first fan-out.
+        let classes = if fan_out.is_some() {
             Vec::new()
         } else {
             let all = cfg.image_classes();
@@ -155,7 +156,7 @@ impl<'a> Sampling<'a> {
             x,
             pred: None,
             classes,
-            fan: if cfg.sampler == Method::V2 { fan_factors(cfg.n / cfg.classes.len()) } else { Vec::new() },
+            fan_out,
             rows: part_rows,
             history: None,
             unet_rows: 0,
@@ -174,11 +175,13 @@ impl<'a> Sampling<'a> {
         let i = self.i;
         let log_snr = schedule::log_snr(self.times[i]);
         let x = self.x.clone();
-        let (x, v) = match self.cfg.sampler {
-            Method::Ddim => (x.clone(), self.unet(x, log_snr)),
-            Method::V1 => (x.clone(), v1::velocity(self, x, log_snr)),
-            Method::V2 => v2::velocity(self, x, log_snr),
+        let fan_out = self.fan_out.take();
+        let (x, v) = match (&fan_out, self.cfg.sampler) {
+            (Some(f), _) => f.velocity(self, x, log_snr),
+            (None, Method::V1) => (x.clone(), v1::velocity(self, x, log_snr)),
+            (None, _) => (x.clone(), self.unet(x, log_snr)),
         };
+        self.fan_out = fan_out;
         let eta = self.cfg.eta_at(i);
         let (next, pred) = match self.cfg.solver {
             Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, || self.fresh_noise()),
@@ -210,11 +213,8 @@ impl<'a> Sampling<'a> {
     pub fn finish(mut self) -> Samples {
         while self.step().is_some() {}
         let pred = self.pred.take().expect("at least one step ran");
-        let (images, positions) = if self.cfg.sampler == Method::V2 {
-            // v2's rows are tiled: row r of N has class classes[r mod k]. Regrouped into class
-            // blocks (in row order within a block), it stands at (r mod k)·N/k + r div k.
-            let (k, n) = (self.cfg.classes.len(), self.cfg.n);
-            let at: Vec<usize> = self.rows.ids.iter().map(|&r| (r % k) * (n / k) + r / k).collect();
+        let (images, positions) = if self.fan_out.is_some() {
+            let at = v2::output_positions(&self.rows.ids, self.cfg.classes.len(), self.cfg.n);
             let mut order: Vec<usize> = (0..at.len()).collect();
             order.sort_by_key(|&j| at[j]);
             let images = pred.select(0, index_tensor(&order, &self.device));

@@ -1,6 +1,7 @@
 //! `sample_new_v2`: one noise image fans out into the `k` requested classes at step 0, then
 //! into the prime factors of `N/k` (largest first) at steps `1 … len(n)`, so the first steps run
-//! the U-Net on 1, k, k·n₁, … rows instead of N.
+//! the U-Net on 1, k, k·n₁, … rows instead of N. [`FanOut`] is the sampler's state and its
+//! steps, top to bottom as method §5 has them.
 //!
 //! Code names ↔ method §5: `fan` = n, `w` = w, `z` = fresh standard normal noise.
 
@@ -46,38 +47,88 @@ pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
     v2_rows_per_step(k, n, steps).iter().sum()
 }
 
-/// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
-pub(super) fn velocity(run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tensor<4>, Tensor<4>) {
-    let i = run.i;
-    let v = run.unet(x.clone(), log_snr);
-    if i == 0 {
-        // One row becomes one row per class.
-        let classes = run.cfg.classes.clone();
-        let k = classes.len();
-        let plain = repeat_rows(v.clone(), k);
-        let v = if run.cfg.steers(0) {
-            let steered = run.layer().fan_out(x.clone(), v, log_snr, &classes);
-            run.count_steered(steered.dims()[0]);
-            run.scale(plain, steered)
-        } else {
-            plain
-        };
-        run.classes = classes;
-        run.rows.tile(k);
-        return run.keep_part(repeat_rows(x, k), v);
+/// v2's own state: its fan-out plan. It starts from one row, grows the rows at its fan-out
+/// steps (with their classes, row ids and solver history) and at the end regroups the tiled rows
+/// into class blocks.
+pub(super) struct FanOut {
+    /// Step `i` (1 ≤ i ≤ len) multiplies the rows by `factors[i − 1]`.
+    factors: Vec<usize>,
+}
+
+impl FanOut {
+    /// The rows v2 starts from: one noise image.
+    pub(super) const START_ROWS: usize = 1;
+
+    pub(super) fn new(cfg: &super::SampleConfig) -> Self {
+        Self { factors: fan_factors(cfg.n / cfg.classes.len()) }
     }
-    if let Some(&copies) = run.fan.get(i - 1) {
-        let mut vs = vec![v.clone()];
-        for _ in 1..copies {
-            let z = run.fresh_noise();
-            vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
+
+    /// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
+    pub(super) fn velocity(&self, run: &mut Sampling, x: Tensor<4>, log_snr: f64) -> (Tensor<4>, Tensor<4>) {
+        let i = run.i;
+        let v = run.unet(x.clone(), log_snr);
+        if i == 0 {
+            // Method §5, step 0: the one row becomes one row per class, each steered to it.
+            let classes = run.cfg.classes.clone();
+            let k = classes.len();
+            let plain = repeat_rows(v.clone(), k);
+            let v = if run.cfg.steers(0) {
+                let steered = run.layer().fan_out(x.clone(), v, log_snr, &classes);
+                run.count_steered(steered.dims()[0]);
+                run.scale(plain, steered)
+            } else {
+                plain
+            };
+            run.classes = classes;
+            run.rows.tile(k);
+            return run.keep_part(repeat_rows(x, k), v);
         }
-        // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
-        run.classes = run.classes.repeat(copies);
-        run.history = run.history.take().map(|h| h.repeat_dim(0, copies));
-        run.rows.tile(copies);
-        return run.keep_part(x.repeat_dim(0, copies), Tensor::cat(vs, 0));
+        if let Some(&copies) = self.factors.get(i - 1) {
+            // Steps 1 … len(n): each row becomes `copies` rows, all but the first perturbed by
+            // w·z and steered.
+            let mut vs = vec![v.clone()];
+            for _ in 1..copies {
+                let z = run.fresh_noise();
+                vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
+            }
+            // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
+            run.classes = run.classes.repeat(copies);
+            run.history = run.history.take().map(|h| h.repeat_dim(0, copies));
+            run.rows.tile(copies);
+            return run.keep_part(x.repeat_dim(0, copies), Tensor::cat(vs, 0));
+        }
+        // The remaining steps: every row steered like v1's.
+        let v = run.steer(x.clone(), v, log_snr);
+        (x, v)
     }
-    let v = run.steer(x.clone(), v, log_snr);
-    (x, v)
+}
+
+/// Where each of v2's final rows stands among the output images. The rows are tiled — row `r`
+/// of `n` has class `classes[r mod k]` — and the output is in class blocks of `n/k` (in row
+/// order within a block): row `r` goes to `(r mod k)·n/k + r div k`.
+pub(super) fn output_positions(ids: &[usize], k: usize, n: usize) -> Vec<usize> {
+    ids.iter().map(|&r| (r % k) * (n / k) + r / k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiled_rows_go_to_their_class_block_in_row_order() {
+        // N = 6, k = 2: rows alternate classes a, b, a, b, a, b.
+        assert_eq!(output_positions(&[0, 1, 2, 3, 4, 5], 2, 6), [0, 3, 1, 4, 2, 5]);
+        // A part holding rows 1, 3, 5 (class b) fills the second block.
+        assert_eq!(output_positions(&[1, 3, 5], 2, 6), [3, 4, 5]);
+        // k = 3, N = 6: rows 0…5 have classes 0 1 2 0 1 2.
+        assert_eq!(output_positions(&[0, 1, 2, 3, 4, 5], 3, 6), [0, 2, 4, 1, 3, 5]);
+    }
+
+    #[test]
+    fn fan_factors_are_the_prime_factors_largest_first() {
+        assert_eq!(fan_factors(50), [5, 5, 2]);
+        assert_eq!(fan_factors(10), [5, 2]);
+        assert_eq!(fan_factors(1), [] as [usize; 0]);
+        assert_eq!(fan_factors(49), [7, 7]);
+    }
 }
