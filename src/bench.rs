@@ -152,14 +152,14 @@ impl Bench {
             .collect();
         sweep.push(format!("batch {}: {:.1} ms/row", self.batch, 1e3 * t / self.batch as f64));
         println!("U-Net cost per row — {}", sweep.join(", "));
-        if let Some(steer) = loaded.nets().layer {
+        if let Some(steer) = loaded.nets().steering {
             let classes: Vec<usize> = (0..self.batch).map(|i| i % 10).collect();
             let x = noise.normal_tensor([self.batch, 3, 32, 32], device);
             let v = noise.normal_tensor([self.batch, 3, 32, 32], device);
             let tl = min_time(self.reps, |_| sync(steer.steer(x.clone(), v.clone(), -2.0, &classes)));
             println!(
                 "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
-                base.layer.name(),
+                base.steering.name(),
                 self.batch,
                 tl,
                 100.0 * tl / t
@@ -175,8 +175,8 @@ impl Bench {
         println!("|---|---|---|---|---|---|---|---|---|");
         let nets = loaded.nets();
         let unet = Timed::new(nets.unet);
-        let layer = nets.layer.map(Timed::new);
-        let timed = Nets { unet: &unet, layer: layer.as_ref().map(|l| l as &dyn Steer) };
+        let layer = nets.steering.map(Timed::new);
+        let timed = Nets { unet: &unet, steering: layer.as_ref().map(|l| l as &dyn Steer) };
         let mut split = Vec::new();
         for &steps in &self.steps {
             let (best, mut round_ratios) = self.rounds(steps, base, timed, (&unet, layer.as_ref()), device);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use crate::sampler::{LayerKind, ModelKind, Nets, SampleConfig, Steer, Steering};
+use crate::sampler::{ModelKind, Nets, SampleConfig, Steer, Steering, SteeringKind};
 use crate::weights::Manifest;
 use anyhow::Context;
 use burn::tensor::Device;
@@ -33,14 +33,14 @@ pub struct NetSource {
 
 pub struct Loaded {
     pub unet: UNet,
-    pub layer: Option<Steering>,
+    pub steering: Option<Steering>,
     /// Manifest entry → SHA-256 of the file used ("random-init" when none).
     pub sha256: BTreeMap<String, String>,
 }
 
 impl Loaded {
     pub fn nets(&self) -> Nets<'_> {
-        Nets { unet: &self.unet, layer: self.layer.as_ref().map(|l| l as &dyn Steer) }
+        Nets { unet: &self.unet, steering: self.steering.as_ref().map(|l| l as &dyn Steer) }
     }
 }
 
@@ -58,14 +58,14 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
         let unet = ucfg.init(device);
         let layer = layer_name.map(|l| {
             sha256.insert(l.to_string(), "random-init".to_string());
-            match cfg.layer {
-                LayerKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
-                LayerKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
-                LayerKind::Guide => Steering::Guide(GuideNetConfig::new().init(device)),
-                LayerKind::Conditional => Steering::UNet(ucfg.clone().with_conditional(true).init(device)),
+            match cfg.steering {
+                SteeringKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
+                SteeringKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
+                SteeringKind::Guide => Steering::Guide(GuideNetConfig::new().init(device)),
+                SteeringKind::Conditional => Steering::UNet(ucfg.clone().with_conditional(true).init(device)),
             }
         });
-        return Ok(Loaded { unet, layer, sha256 });
+        return Ok(Loaded { unet, steering: layer, sha256 });
     }
     let dir = &args.weights;
     let manifest = Manifest::read(dir).with_context(|| {
@@ -78,9 +78,9 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
         Some(l) => {
             let bytes = manifest.read_file(dir, l)?;
             sha256.insert(l.to_string(), manifest.entry(l)?.sha256.clone());
-            Some(manifest.load_layer(l, &bytes, device)?)
+            Some(manifest.load_steering(l, &bytes, device)?)
         }
         None => None,
     };
-    Ok(Loaded { unet, layer, sha256 })
+    Ok(Loaded { unet, steering: layer, sha256 })
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::sampler::{LayerKind, Method, SampleConfig, Solver};
+use crate::sampler::{Method, SampleConfig, Solver, SteeringKind};
 
 /// How v1/v2 steer and how every sampler steps.
 #[derive(Args, Debug, Clone)]
@@ -11,8 +11,8 @@ pub struct SteeringOptions {
     /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
     /// (the paper's additional layer), layer-residual (v + layer(v)) or conditional (the
     /// conditional U-Net: classifier-free guidance, a second U-Net row per steered row).
-    #[arg(long, value_enum, default_value_t = LayerKind::default())]
-    pub layer: LayerKind,
+    #[arg(long, alias = "layer", value_enum, default_value_t = SteeringKind::default())]
+    pub steering: SteeringKind,
     /// The paper's step rule instead of the fade: steer steps i < K at full strength (the
     /// paper: K = steps/2 + 1); 0 steers none.
     #[arg(long, value_name = "K", conflicts_with = "fade")]
@@ -42,10 +42,10 @@ impl SteeringOptions {
     pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
         let paper = self.paper_rule || self.steer_until.is_some();
         SampleConfig {
-            layer: self.layer,
+            steering: self.steering,
             steer_until: self.steer_until,
             strength: self.strength,
-            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.layer.default_fade())),
+            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.steering.default_fade())),
             solver: self.solver,
             fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
             ..cfg

@@ -180,7 +180,7 @@ impl Engine {
             let clf = self.manifest.load_classifier(name, bytes, &self.device).map_err(js_err)?;
             Network::Classifier(Box::leak(Box::new(clf)))
         } else if name.starts_with("layer") {
-            Network::Layer(Box::leak(Box::new(self.manifest.load_layer(name, bytes, &self.device).map_err(js_err)?)))
+            Network::Layer(Box::leak(Box::new(self.manifest.load_steering(name, bytes, &self.device).map_err(js_err)?)))
         } else {
             Network::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
         };
@@ -198,7 +198,7 @@ impl Engine {
             Some(Network::UNet(u)) => u,
             _ => return Err(js_err(format!("weights {:?} are not loaded", names[0]))),
         };
-        let layer: Option<&'static dyn Steer> = match names.get(1).map(|n| self.net(n)) {
+        let steering: Option<&'static dyn Steer> = match names.get(1).map(|n| self.net(n)) {
             None => None,
             Some(Some(Network::Layer(l))) => Some(l),
             // Classifier-free guidance: the conditional U-Net steers.
@@ -206,7 +206,7 @@ impl Engine {
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
         };
         let part = Part { index: part, of: parts };
-        let sampling = Sampling::part(&cfg, Nets { unet, layer }, &self.device, part).map_err(js_err)?;
+        let sampling = Sampling::part(&cfg, Nets { unet, steering }, &self.device, part).map_err(js_err)?;
         Ok(Run { sampling: Some(sampling), cfg, info: serde_json::Value::Null })
     }
 

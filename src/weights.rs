@@ -1,7 +1,7 @@
 //! Weights I/O: Burn `.bpk` (burnpack) records, optional f16, a SHA-256 per file, and a
 //! `manifest.json` that names each file's architecture so that loading can check it. Its
 //! entries: `conditional` and `unconditional` (the U-Nets), `layer`, `layer-residual` and
-//! `layer-guide` (the steering networks, `LayerKind::name`) and `classifier` (the meter's).
+//! `layer-guide` (the steering networks, `SteeringKind::name`) and `classifier` (the meter's).
 
 use std::collections::BTreeMap;
 
@@ -150,7 +150,7 @@ impl Manifest {
 
     /// Load a steering network (the paper's layer, its residual variant, the guide, or the
     /// conditional U-Net for classifier-free guidance).
-    pub fn load_layer(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
+    pub fn load_steering(&self, name: &str, bytes: &[u8], device: &Device) -> Result<Steering, WeightsError> {
         const WANTED: &str = "steering network";
         match &self.entry(name)?.arch {
             Arch::Guide { .. } => Ok(Steering::Guide(self.load_entry(name, bytes, WANTED, |a| match a {

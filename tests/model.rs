@@ -115,7 +115,7 @@ fn manifest_checks_sha256_and_kind() {
     assert!(m.load_unet("unconditional", &bytes, &device).is_ok());
     bytes[100] ^= 1;
     assert!(matches!(m.load_unet("unconditional", &bytes, &device), Err(WeightsError::Checksum { .. })));
-    assert!(matches!(m.load_layer("unconditional", &bytes, &device), Err(WeightsError::WrongKind { .. })));
+    assert!(matches!(m.load_steering("unconditional", &bytes, &device), Err(WeightsError::WrongKind { .. })));
     assert!(matches!(m.entry("layer"), Err(WeightsError::Missing { .. })));
     std::fs::remove_dir_all(dir).ok();
 }

@@ -71,7 +71,7 @@ fn ddim_three_steps_eta0_matches_pytorch() {
     assert_eq!(sc.image_classes(), sc.classes, "one image per reference class, in order");
     let noise = Tensor::<4>::from_data(TensorData::new(io["io.ddim_noise"].f32s(), [4, 3, 32, 32]), &device);
     let none: Option<&dyn Steer> = None;
-    let run = Sampling::with_initial_noise(&sc, Nets { unet: &unet, layer: none }, &device, noise).unwrap();
+    let run = Sampling::with_initial_noise(&sc, Nets { unet: &unet, steering: none }, &device, noise).unwrap();
     let got = run.finish().images.into_data().try_to_vec::<f32>().unwrap();
     let d = max_diff(&got, &io["io.ddim_eta0_3steps"].f32s());
     assert!(d < 1e-4, "max diff {d}");

@@ -6,8 +6,8 @@ mod common;
 use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
-    fan_factors, sample, v2_rows_per_step, v2_unet_rows, LayerKind, Method, ModelKind, Nets, Part, SampleConfig,
-    SampleError, Sampling, Solver,
+    fan_factors, sample, v2_rows_per_step, v2_unet_rows, Method, ModelKind, Nets, Part, SampleConfig, SampleError,
+    Sampling, Solver, SteeringKind,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
@@ -15,13 +15,13 @@ const UNCOND: DummyUNet = DummyUNet { conditional: false };
 
 /// The dummy layer stands for the paper's (default strength 1), which the goldens were made with.
 fn cfg(sampler: Method, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
-    SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, layer: LayerKind::Paper, ..Default::default() }
+    SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, steering: SteeringKind::Paper, ..Default::default() }
 }
 
 fn run(c: &SampleConfig) -> (Vec<f32>, usize) {
     let device = Device::flex();
     let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
-    let nets = Nets { unet, layer: Some(&DummyLayer) };
+    let nets = Nets { unet, steering: Some(&DummyLayer) };
     let out = sample(c, nets, &device, |_| {}).unwrap();
     let v = to_vec(out.images);
     assert_eq!(v.len(), c.n * 3 * 32 * 32, "never fewer images than asked");
@@ -32,7 +32,7 @@ fn run(c: &SampleConfig) -> (Vec<f32>, usize) {
 fn counted_rows_per_step(c: &SampleConfig) -> Vec<usize> {
     let mut seen = Vec::new();
     let mut before = 0;
-    sample(c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &Device::flex(), |info| {
+    sample(c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &Device::flex(), |info| {
         seen.push(info.unet_rows - before);
         before = info.unet_rows;
     })
@@ -114,7 +114,7 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
 fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
     let c = cfg(Method::V2, ModelKind::Unconditional, 100, 5);
     let device = Device::flex();
-    let mut s = Sampling::new(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device).unwrap();
+    let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut sizes = Vec::new();
     while let Some(info) = s.step() {
         let classes = info.classes.unwrap().to_vec();
@@ -140,7 +140,7 @@ fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
 fn v2_regroups_its_tiled_rows_into_class_blocks() {
     let device = Device::flex();
     let c = SampleConfig { classes: vec![3, 7], ..cfg(Method::V2, ModelKind::Unconditional, 6, 4) };
-    let mut s = Sampling::new(&c, Nets { unet: &UNCOND, layer: Some(&DummyLayer) }, &device).unwrap();
+    let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut last = None;
     while let Some(info) = s.step() {
         last = Some((to_vec(info.pred.clone()), info.classes.unwrap().to_vec()));
@@ -171,7 +171,7 @@ fn v2_rejects_bad_n_and_too_few_steps() {
     let device = Device::flex();
     assert!(Sampling::new(
         &cfg(Method::V2, ModelKind::Unconditional, 7, 5),
-        Nets { unet: &UNCOND, layer: Some(&DummyLayer) },
+        Nets { unet: &UNCOND, steering: Some(&DummyLayer) },
         &device
     )
     .is_err());
@@ -196,11 +196,14 @@ fn wrong_networks_are_refused() {
     let device = Device::flex();
     let c = cfg(Method::Ddim, ModelKind::Conditional, 10, 2);
     assert!(matches!(
-        Sampling::new(&c, Nets { unet: &UNCOND, layer: None }, &device),
+        Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
         Err(SampleError::WrongUNet { .. })
     ));
     let c = cfg(Method::V1, ModelKind::Unconditional, 10, 2);
-    assert!(matches!(Sampling::new(&c, Nets { unet: &UNCOND, layer: None }, &device), Err(SampleError::NoLayer(_))));
+    assert!(matches!(
+        Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
+        Err(SampleError::NoSteering(_))
+    ));
 }
 
 #[test]
@@ -238,7 +241,7 @@ fn share_link_round_trips_the_config() {
         eta: 0.5,
         seed: 12345,
         w: 0.02,
-        layer: LayerKind::Paper,
+        steering: SteeringKind::Paper,
         steer_until: Some(2),
         strength: Some(1.5),
         fade: None,
@@ -247,7 +250,7 @@ fn share_link_round_trips_the_config() {
     };
     let link = c.to_fragment();
     assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
-    let faded = SampleConfig { steer_until: None, fade: Some(2.5), layer: LayerKind::Conditional, ..c };
+    let faded = SampleConfig { steer_until: None, fade: Some(2.5), steering: SteeringKind::Conditional, ..c };
     assert_eq!(SampleConfig::from_fragment(&faded.to_fragment()).unwrap(), faded);
     assert!(SampleConfig::from_fragment("sampler=v9").is_err());
     assert!(SampleConfig::from_fragment("n=ten").is_err());
@@ -300,8 +303,9 @@ fn steering_settings_out_of_range_are_errors() {
     assert!(SampleConfig { steer_until: Some(4), ..v1.clone() }.validate().is_ok());
     // The default strength is the layer's.
     assert_eq!(v1.strength(), 1.0);
-    assert_eq!(SampleConfig { layer: LayerKind::Guide, ..v1 }.strength(), vdiff::sampler::GUIDE_STRENGTH);
+    assert_eq!(SampleConfig { steering: SteeringKind::Guide, ..v1 }.strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
+    assert!(SampleConfig::from_fragment("steering=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("strength=lots").is_err());
 }
 
@@ -315,7 +319,7 @@ fn old_links_keep_their_meaning() {
     assert_eq!((c.fade, c.solver, c.fan_eta, c.steer_until, c.strength), (None, Solver::Ddim, None, None, None));
     assert_eq!(c.strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
-    assert_eq!(c.to_fragment(), old, "nothing added to an old link");
+    assert_eq!(c.to_fragment(), old.replace("&layer=", "&steering="), "nothing added to an old link; its key renamed");
     assert!(SampleConfig::from_fragment("solver=rk4").is_err());
     assert!(SampleConfig::from_fragment("fade=x").is_err());
     assert!(SampleConfig::from_fragment("fan_eta=").is_err());
@@ -343,7 +347,7 @@ fn fade_schedule_follows_its_definition() {
     assert!((0..20).all(|i| flat.strength_at(i) == 4.0));
     assert!((0..20).all(|i| SampleConfig { sampler: Method::Ddim, ..c.clone() }.strength_at(i) == 0.0));
     // Its own default strength; the fade and the paper's cut-off exclude each other.
-    let guide = SampleConfig { layer: LayerKind::Guide, strength: None, ..c.clone() };
+    let guide = SampleConfig { steering: SteeringKind::Guide, strength: None, ..c.clone() };
     assert_eq!(guide.strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
     let both = SampleConfig { steer_until: Some(3), ..c.clone() };
     assert_eq!(both.validate(), Err(SampleError::FadeAndSteerUntil));
@@ -359,7 +363,7 @@ fn fade_schedule_follows_its_definition() {
 /// row, and the plan the page draws is what a run counts.
 #[test]
 fn conditional_steering_counts_its_unet_rows() {
-    let v1 = SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V1, ModelKind::Unconditional, 20, 4) };
+    let v1 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V1, ModelKind::Unconditional, 20, 4) };
     // The paper's rule steers steps 0, 1, 2 of 4.
     assert_eq!(v1.unet_rows_per_step(), vec![40, 40, 40, 20]);
     assert_eq!(run(&v1).1, 140);
@@ -367,9 +371,9 @@ fn conditional_steering_counts_its_unet_rows() {
     let faded = SampleConfig { fade: Some(1.0), ..v1.clone() };
     assert_eq!(run(&faded).1, 160);
     for c in [
-        SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) },
+        SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) },
         SampleConfig {
-            layer: LayerKind::Conditional,
+            steering: SteeringKind::Conditional,
             fade: Some(1.0),
             ..cfg(Method::V2, ModelKind::Unconditional, 40, 6)
         },
@@ -377,7 +381,7 @@ fn conditional_steering_counts_its_unet_rows() {
         assert_eq!(counted_rows_per_step(&c), c.unet_rows_per_step(), "{c:?}");
     }
     // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
-    let v2 = SampleConfig { layer: LayerKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) };
+    let v2 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) };
     assert_eq!(v2.unet_rows_per_step(), vec![11, 50, 100, 100, 100]);
 }
 
@@ -415,7 +419,8 @@ fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
     let exact = to_vec(data.flow(x1.clone(), 1.0, t));
     let err = |solver| {
         let c = SampleConfig { solver, eta: 0.0, ..cfg(Method::Ddim, ModelKind::Unconditional, 4, steps) };
-        let mut s = Sampling::with_initial_noise(&c, Nets { unet: &data, layer: None }, &device, x1.clone()).unwrap();
+        let mut s =
+            Sampling::with_initial_noise(&c, Nets { unet: &data, steering: None }, &device, x1.clone()).unwrap();
         for _ in 0..check {
             s.step();
         }
@@ -486,14 +491,14 @@ fn a_run_split_into_parts_gives_the_whole_runs_images() {
     }
     for c in &cases {
         let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
-        let nets = Nets { unet, layer: Some(&DummyLayer) };
+        let nets = Nets { unet, steering: Some(&DummyLayer) };
         let whole = run(c);
         for of in [1, 2, 3, 4, 7] {
             assert!(run_in_parts(c, nets, of) == whole, "{:?} {:?} N = {} in {of} parts", c.sampler, c.solver, c.n);
         }
     }
     let c = cfg(Method::Ddim, ModelKind::Conditional, 3, 2);
-    let nets = Nets { unet: &COND, layer: None };
+    let nets = Nets { unet: &COND, steering: None };
     for part in [Part { index: 0, of: 4 }, Part { index: 2, of: 2 }, Part { index: 0, of: 0 }] {
         assert!(matches!(Sampling::part(&c, nets, &Device::flex(), part), Err(SampleError::BadPart { .. })));
     }
@@ -510,7 +515,7 @@ fn real_networks_split_into_parts_give_the_same_images() {
     let unet_config = UNetConfig::new().with_width(8).with_levels(2).with_conditional(false);
     let unet = load_bytes(unet_config.init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
     let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
-    let nets = Nets { unet: &unet, layer: Some(&layer) };
+    let nets = Nets { unet: &unet, steering: Some(&layer) };
     for sampler in [Method::V1, Method::V2] {
         let c = SampleConfig { solver: Solver::DpmPp2m, ..cfg(sampler, ModelKind::Unconditional, 20, 3) };
         let whole = run_in_parts(&c, nets, 1);

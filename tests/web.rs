@@ -68,7 +68,7 @@ async fn v2(device: &Device, seed: u64) -> Vec<f32> {
         seed,
         ..Default::default()
     };
-    let mut run = Sampling::new(&cfg, Nets { unet: &unet, layer: Some(&layer) }, device).unwrap();
+    let mut run = Sampling::new(&cfg, Nets { unet: &unet, steering: Some(&layer) }, device).unwrap();
     while run.step().is_some() {}
     let out = run.finish();
     assert_eq!(out.unet_rows, 11);

@@ -19,13 +19,13 @@ const showOptional = (id, v) => ($(id).value = v === null || v === undefined ? "
 function readForm() {
   const { model, sampler } = schema.methods.find((m) => m.value === $("method").value);
   const classes = [...document.querySelectorAll("#classes input:checked")].map((c) => +c.value);
-  const layer = $("layer").value, paper = $("schedule").value === "paper";
+  const network = $("steering").value, paper = $("schedule").value === "paper";
   // The fade and fan-eta mean something only where they act, so other links do not carry them;
-  // an empty fade is the steering network's own (Rust: LayerKind::default_fade).
+  // an empty fade is the steering network's own (Rust: SteeringKind::default_fade).
   return { model, sampler, n: +$("n").value, classes, steps: +$("steps").value,
-           eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, layer,
+           eta: +$("eta").value, seed: +$("seed").value, w: +$("w").value, steering: network,
            strength: optional("strength"), steer_until: paper ? optional("steer-until") : null,
-           fade: !applies("fade", sampler) || paper ? null : optional("fade") ?? steering(layer).fade,
+           fade: !applies("fade", sampler) || paper ? null : optional("fade") ?? steering(network).fade,
            solver: $("solver").value, fan_eta: applies("fan_eta", sampler) ? optional("fan-eta") : null };
 }
 
@@ -33,7 +33,7 @@ function readForm() {
 function buildForm() {
   const options = (id, items) => ($(id).innerHTML = items.map(([v, l]) => `<option value="${v}">${l}</option>`).join(""));
   options("method", schema.methods.map((m) => [m.value, m.label]));
-  options("layer", schema.steering.map((l) => [l.name, l.label]));
+  options("steering", schema.steering.map((l) => [l.name, l.label]));
   options("solver", schema.solvers.map((s) => [s.name, s.label]));
   $("classes").innerHTML = schema.classes.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
   const limits = { n: "n", steps: "steps", eta: "eta", strength: "strength", fade: "fade", "fan-eta": "fan_eta", w: "w", seed: "seed", "steer-until": "steps" };
@@ -47,14 +47,14 @@ function buildForm() {
   writeForm(schema.defaults);
   // An empty fade follows the chosen network (its own default), as a visitor expects when
   // switching networks.
-  if (schema.defaults.fade === steering(schema.defaults.layer).fade) $("fade").value = "";
+  if (schema.defaults.fade === steering(schema.defaults.steering).fade) $("fade").value = "";
 }
 
 function writeForm(c) {
   $("method").value = `${entries(c)[0]}/${c.sampler}`;
   document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(+i.value)));
   $("n").value = c.n; $("steps").value = c.steps; $("eta").value = c.eta; $("seed").value = c.seed;
-  $("w").value = c.w; $("layer").value = c.layer; $("solver").value = c.solver;
+  $("w").value = c.w; $("steering").value = c.steering; $("solver").value = c.solver;
   showOptional("strength", c.strength); showOptional("steer-until", c.steer_until);
   // A steered link without a fade uses the paper's rule (links made before the fade existed
   // too); one without fan_eta runs v2's fan-out at the run's eta.
@@ -65,7 +65,7 @@ function writeForm(c) {
 
 // The placeholders say what an empty strength or fade means for the chosen network.
 function showDefaults() {
-  const d = steering($("layer").value);
+  const d = steering($("steering").value);
   $("strength").placeholder = `network's default (${d.strength})`;
   $("fade").placeholder = `network's default (${d.fade})`;
 }
@@ -381,7 +381,7 @@ async function main() {
   wasm = window.wasmBindings;
   schema = wasm.page_schema();
   buildForm();
-  $("layer").onchange = showDefaults;
+  $("steering").onchange = showDefaults;
   $("all-classes").onclick = () => document.querySelectorAll("#classes input").forEach((i) => (i.checked = true));
   $("controls").onsubmit = generate;
   $("compare").onclick = compare;

@@ -17,7 +17,7 @@ use vdiff::options::SteeringOptions;
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// U-Net for ddim (v1 and v2 always use the unconditional U-Net + the additional layer).
+    /// U-Net for ddim (v1 and v2 always use the unconditional U-Net + a steering network).
     #[arg(long, value_enum, default_value = "conditional")]
     pub model: ModelKind,
     /// Sampler: ddim (baseline), v1 (steer the first half), v2 (fan-out).

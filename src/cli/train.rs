@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use vdiff::device::Backend;
 use vdiff::eval::classifier::ClassifierConfig;
 use vdiff::model::UNetConfig;
-use vdiff::sampler::LayerKind;
+use vdiff::sampler::SteeringKind;
 use vdiff::train::bench::{ConvVariants, TrainBench};
 use vdiff::train::campaign::Campaign;
 use vdiff::train::classify::{accuracy, ClassifierTraining};
@@ -21,8 +21,10 @@ use vdiff::weights::{Arch, Manifest};
 pub enum TrainCmd {
     /// The U-Net, conditional (Folder_1) or unconditional (Folder_2).
     Unet(UnetArgs),
-    /// The additional layer on a frozen unconditional U-Net (Folder_3).
-    AddNet(AddNetArgs),
+    /// A steering network on a frozen unconditional U-Net (Folder_3): the paper's additional
+    /// layer, its residual variant or the guide.
+    #[command(alias = "add-net")]
+    Steering(SteeringArgs),
     /// Write a run's best EMA weights (f16) into a weights directory and its manifest.
     Export(ExportArgs),
     /// The small CIFAR-10 classifier used by `eval` (class accuracy, IS, Fréchet distance).
@@ -220,7 +222,7 @@ pub struct UnetArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct AddNetArgs {
+pub struct SteeringArgs {
     #[command(flatten)]
     pub common: RunArgs,
     /// Frozen unconditional U-Net: a weights directory (entry "unconditional").
@@ -228,8 +230,8 @@ pub struct AddNetArgs {
     pub unet: PathBuf,
     /// Which steering network: layer (the paper's), layer-residual (v + layer(v), no final ReLU)
     /// or layer-guide (sees x_t, the noise level and the class).
-    #[arg(long, value_enum, default_value = "layer")]
-    pub layer: LayerKind,
+    #[arg(long, alias = "layer", value_enum, default_value = "layer")]
+    pub steering: SteeringKind,
     /// Target: data (the image's v, method §4) or conditional (distillation: the conditional
     /// U-Net's velocity for the same noisy image and class, from the same weights directory).
     #[arg(long, value_enum, default_value_t = Target::Data)]
@@ -274,9 +276,9 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
                 .with_dropout(a.dropout);
             train_unet(&a.common.settings(), config, device(a.common.device)?)
         }
-        TrainCmd::AddNet(a) => {
+        TrainCmd::Steering(a) => {
             let objective = Objective::new(a.t_min, a.t_max, a.weighting, a.target).map_err(anyhow::Error::msg)?;
-            let t = SteeringTraining { layer: a.layer, unet: a.unet.clone(), objective };
+            let t = SteeringTraining { steering: a.steering, unet: a.unet.clone(), objective };
             train_steering(&a.common.settings(), &t, device(a.common.device)?)
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),

@@ -15,7 +15,7 @@ use crate::eval::inception::{load_inception, InceptionV3};
 use crate::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
 use crate::networks::{self, NetSource};
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, LayerKind, Method, ModelKind, Nets, SampleConfig, CLASS_NAMES};
+use crate::sampler::{sample, Method, ModelKind, Nets, SampleConfig, SteeringKind, CLASS_NAMES};
 use crate::train::data::Cifar;
 use crate::weights::{write_atomic, Manifest};
 
@@ -43,13 +43,13 @@ pub struct EvalGrid {
 struct MethodSpec {
     model: ModelKind,
     sampler: Method,
-    layer: LayerKind,
+    steering: SteeringKind,
 }
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
 /// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
-fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, layer: default_layer };
+fn parse_method(method: &str, default_layer: SteeringKind) -> anyhow::Result<MethodSpec> {
+    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, steering: default_layer };
     if let Some(model) = ModelKind::from_name(method) {
         return Ok(ddim(model));
     }
@@ -57,11 +57,11 @@ fn parse_method(method: &str, default_layer: LayerKind) -> anyhow::Result<Method
     let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);
     let layer = match suffix {
         "" => Some(default_layer),
-        "teacher" => Some(LayerKind::Conditional),
-        s => LayerKind::from_name(s),
+        "teacher" => Some(SteeringKind::Conditional),
+        s => SteeringKind::from_name(s),
     };
     match (sampler, layer) {
-        (Some(sampler), Some(layer)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, layer }),
+        (Some(sampler), Some(layer)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, steering: layer }),
         _ => anyhow::bail!(
             "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
              -layer, -layer-residual, -layer-guide or -conditional"
@@ -219,7 +219,7 @@ impl Report {
             a.seeds,
             a.eta,
             a.steering.solver.name(),
-            a.steering.layer.name(),
+            a.steering.steering.name(),
             match (a.steering.steer_until, a.steering.paper_rule) {
                 (Some(k), _) => format!("the paper's step rule, steps i < {k}"),
                 (None, true) => "the paper's step rule, i ≤ steps/2".into(),
@@ -319,7 +319,7 @@ impl EvalGrid {
     pub fn run(&self, device: &Device) -> anyhow::Result<()> {
         // Every method name is checked before the first image is made.
         let specs: Vec<MethodSpec> =
-            self.methods.iter().map(|m| parse_method(m, self.steering.layer)).collect::<Result<_, _>>()?;
+            self.methods.iter().map(|m| parse_method(m, self.steering.steering)).collect::<Result<_, _>>()?;
         // The networks first: a wrong path fails before anything is read or made.
         let clf = classifier(&self.nets, device)?;
         let inception = self.inception.as_deref().map(|p| load_inception(p, device)).transpose()?;
@@ -367,7 +367,7 @@ impl EvalGrid {
     ) -> anyhow::Result<()> {
         // The method's own steering network wins over the default one (which only sets plain v1/v2's).
         let probe = SampleConfig {
-            layer: spec.layer,
+            steering: spec.steering,
             ..self.steering.apply(SampleConfig { model: spec.model, sampler: spec.sampler, ..Default::default() })
         };
         let loaded = networks::load(&self.nets, &probe, device)?;

@@ -24,7 +24,7 @@ pub const MAX_STEPS: usize = 1000;
 pub enum ModelKind {
     /// The U-Net with the class input (paper Folder_1).
     Conditional,
-    /// The U-Net without it (Folder_2); with v1/v2 it carries the additional layer (Folder_3).
+    /// The U-Net without it (Folder_2); with v1/v2 it carries a steering network (Folder_3).
     Unconditional,
 }
 
@@ -41,7 +41,7 @@ pub enum Method {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
-pub enum LayerKind {
+pub enum SteeringKind {
     /// The paper's additional layer (method §4: `relu(decoder(…))` replaces `v`).
     #[serde(rename = "layer")]
     #[cfg_attr(not(target_arch = "wasm32"), value(name = "layer"))]
@@ -62,23 +62,24 @@ pub enum LayerKind {
     Conditional,
 }
 
-impl LayerKind {
-    pub const ALL: [LayerKind; 4] = [LayerKind::Paper, LayerKind::Residual, LayerKind::Guide, LayerKind::Conditional];
+impl SteeringKind {
+    pub const ALL: [SteeringKind; 4] =
+        [SteeringKind::Paper, SteeringKind::Residual, SteeringKind::Guide, SteeringKind::Conditional];
 
     /// The manifest entry (and share-link value): `layer`, `layer-residual`, `layer-guide`,
     /// `conditional`.
     pub fn name(self) -> &'static str {
         match self {
-            LayerKind::Paper => "layer",
-            LayerKind::Residual => "layer-residual",
-            LayerKind::Guide => "layer-guide",
-            LayerKind::Conditional => ModelKind::Conditional.name(),
+            SteeringKind::Paper => "layer",
+            SteeringKind::Residual => "layer-residual",
+            SteeringKind::Guide => "layer-guide",
+            SteeringKind::Conditional => ModelKind::Conditional.name(),
         }
     }
 
     /// Whether steering evaluates a U-Net (classifier-free guidance): its rows count as U-Net rows.
     pub fn is_unet(self) -> bool {
-        self == LayerKind::Conditional
+        self == SteeringKind::Conditional
     }
 
     /// The inverse of [`name`](Self::name).
@@ -91,17 +92,17 @@ impl LayerKind {
     /// the value the README's evaluation measured best.
     pub fn default_strength(self) -> f64 {
         match self {
-            LayerKind::Paper | LayerKind::Residual => 1.0,
-            LayerKind::Guide | LayerKind::Conditional => GUIDE_STRENGTH,
+            SteeringKind::Paper | SteeringKind::Residual => 1.0,
+            SteeringKind::Guide | SteeringKind::Conditional => GUIDE_STRENGTH,
         }
     }
 
     /// The strength used when none is given under the fade schedule ([`faded_strength`]; measured best there).
     pub fn default_faded_strength(self) -> f64 {
         match self {
-            LayerKind::Paper | LayerKind::Residual => 1.0,
-            LayerKind::Guide => GUIDE_FADED_STRENGTH,
-            LayerKind::Conditional => CFG_STRENGTH,
+            SteeringKind::Paper | SteeringKind::Residual => 1.0,
+            SteeringKind::Guide => GUIDE_FADED_STRENGTH,
+            SteeringKind::Conditional => CFG_STRENGTH,
         }
     }
 
@@ -109,13 +110,13 @@ impl LayerKind {
     /// only, must let go early; classifier-free guidance holds its scale to the end.
     pub fn default_fade(self) -> f64 {
         match self {
-            LayerKind::Paper | LayerKind::Residual | LayerKind::Guide => GUIDE_FADE,
-            LayerKind::Conditional => CFG_FADE,
+            SteeringKind::Paper | SteeringKind::Residual | SteeringKind::Guide => GUIDE_FADE,
+            SteeringKind::Conditional => CFG_FADE,
         }
     }
 }
 
-/// The guide's default strength under the paper's step rule (see [`LayerKind::default_strength`]).
+/// The guide's default strength under the paper's step rule (see [`SteeringKind::default_strength`]).
 pub const GUIDE_STRENGTH: f64 = 5.0;
 /// The guide's default peak strength under the fade schedule.
 pub const GUIDE_FADED_STRENGTH: f64 = 8.0;
@@ -236,15 +237,15 @@ pub struct SampleConfig {
     pub seed: u64,
     /// v2's perturbation scale `w` of the fan-out copies.
     pub w: f64,
-    /// The steering network of v1/v2.
-    #[serde(default)]
-    pub layer: LayerKind,
+    /// The steering network of v1/v2 (`layer` in configs written before the name was unified).
+    #[serde(default, alias = "layer")]
+    pub steering: SteeringKind,
     /// Steps `i < steer_until` are steered; `None`: the paper's `i ≤ steps/2`. 0 steers none.
     #[serde(default)]
     pub steer_until: Option<usize>,
     /// Scale of the steering: `v + strength·(steered − v)`; 1 = as trained, 0 = none, above 1
     /// it extrapolates (classifier-free guidance's scale, for the guide). `None`: the layer's
-    /// measured default ([`LayerKind::default_strength`]).
+    /// measured default ([`SteeringKind::default_strength`]).
     #[serde(default)]
     pub strength: Option<f64>,
     /// The fade schedule of the strength: `strength·sigmoid(−λ)^fade` at every step
@@ -276,7 +277,7 @@ impl Default for SampleConfig {
             eta: 1.0,
             seed: 0,
             w: 0.01,
-            layer: LayerKind::default(),
+            steering: SteeringKind::default(),
             steer_until: None,
             strength: None,
             fade: None,
@@ -320,8 +321,8 @@ pub enum SampleError {
     FadeAndSteerUntil,
     #[error("fan-eta must be between 0 and 1, got {0}")]
     BadFanEta(f64),
-    #[error("{0} needs the additional layer, but none was loaded")]
-    NoLayer(&'static str),
+    #[error("{0} needs a steering network, but none was loaded")]
+    NoSteering(&'static str),
     #[error("the {wanted} U-Net was asked for, but the loaded one is {got}")]
     WrongUNet { wanted: &'static str, got: &'static str },
 }
@@ -436,8 +437,8 @@ impl SampleConfig {
     /// schedule in use.
     pub fn strength(&self) -> f64 {
         self.strength.unwrap_or(match self.fade {
-            Some(_) => self.layer.default_faded_strength(),
-            None => self.layer.default_strength(),
+            Some(_) => self.steering.default_faded_strength(),
+            None => self.steering.default_strength(),
         })
     }
 
@@ -457,7 +458,7 @@ impl SampleConfig {
 
     /// Manifest entries this config needs: the U-Net, then the steering network for v1/v2.
     pub fn entries(&self) -> (&'static str, Option<&'static str>) {
-        (self.unet().name(), (self.sampler != Method::Ddim).then(|| self.layer.name()))
+        (self.unet().name(), (self.sampler != Method::Ddim).then(|| self.steering.name()))
     }
 
     /// The class of each output image, in output order: contiguous blocks, one per requested
@@ -477,13 +478,13 @@ impl SampleConfig {
     }
 
     /// The share-link form, e.g.
-    /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&layer=layer-guide`
+    /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&steering=layer-guide`
     /// plus `&strength=S`, `&steer_until=K`, `&fade=P`, `&solver=…` and `&fan_eta=E` when set
     /// (the page puts it in the URL fragment). Links without the later keys keep their meaning.
     pub fn to_fragment(&self) -> String {
         let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
         let mut s = format!(
-            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}&layer={}",
+            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}&steering={}",
             self.model.name(),
             self.sampler.name(),
             self.n,
@@ -492,7 +493,7 @@ impl SampleConfig {
             self.eta,
             self.seed,
             self.w,
-            self.layer.name(),
+            self.steering.name(),
         );
         if let Some(st) = self.strength {
             s += &format!("&strength={st}");
@@ -528,7 +529,8 @@ impl SampleConfig {
                 "eta" => c.eta = v.parse().map_err(|_| bad(k, v))?,
                 "seed" => c.seed = v.parse().map_err(|_| bad(k, v))?,
                 "w" => c.w = v.parse().map_err(|_| bad(k, v))?,
-                "layer" => c.layer = LayerKind::from_name(v).ok_or_else(|| bad(k, v))?,
+                // `layer` is the key of links made before the name was unified.
+                "steering" | "layer" => c.steering = SteeringKind::from_name(v).ok_or_else(|| bad(k, v))?,
                 "strength" => c.strength = Some(v.parse().map_err(|_| bad(k, v))?),
                 "steer_until" => c.steer_until = Some(v.parse().map_err(|_| bad(k, v))?),
                 "fade" => c.fade = Some(v.parse().map_err(|_| bad(k, v))?),
@@ -547,7 +549,7 @@ impl SampleConfig {
             Method::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
             _ => vec![self.n; self.steps],
         };
-        if self.sampler == Method::Ddim || !self.layer.is_unet() {
+        if self.sampler == Method::Ddim || !self.steering.is_unet() {
             return rows;
         }
         let k = self.classes.len();

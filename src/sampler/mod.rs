@@ -15,7 +15,7 @@ mod v1;
 mod v2;
 
 pub use config::{
-    faded_strength, parse_classes, LayerKind, Method, ModelKind, SampleConfig, SampleError, Solver, CFG_FADE,
+    faded_strength, parse_classes, Method, ModelKind, SampleConfig, SampleError, Solver, SteeringKind, CFG_FADE,
     CFG_STRENGTH, CLASS_NAMES, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N,
     MAX_STEPS, MAX_STRENGTH,
 };
@@ -37,7 +37,7 @@ use part::Rows;
 #[derive(Clone, Copy)]
 pub struct Nets<'a> {
     pub unet: &'a dyn Denoiser,
-    pub layer: Option<&'a dyn Steer>,
+    pub steering: Option<&'a dyn Steer>,
 }
 
 /// What a step shows: k-diffusion's `(i, t, x, pred)` plus row accounting.
@@ -127,8 +127,8 @@ impl<'a> Sampling<'a> {
         if wanted != got {
             return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
         }
-        if cfg.sampler != Method::Ddim && nets.layer.is_none() {
-            return Err(SampleError::NoLayer(cfg.sampler.name()));
+        if cfg.sampler != Method::Ddim && nets.steering.is_none() {
+            return Err(SampleError::NoSteering(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
         let fan_out = (cfg.sampler == Method::V2).then(|| v2::FanOut::new(cfg));
@@ -247,8 +247,8 @@ impl<'a> Sampling<'a> {
         (x.select(0, idx.clone()), v.select(0, idx))
     }
 
-    fn layer(&self) -> &'a dyn Steer {
-        self.nets.layer.expect("checked in Sampling::new")
+    fn steering(&self) -> &'a dyn Steer {
+        self.nets.steering.expect("checked in Sampling::new")
     }
 
     /// `v` steered toward each current row's class at this step, if this step steers.
@@ -256,14 +256,14 @@ impl<'a> Sampling<'a> {
         if !self.cfg.steers(self.i) {
             return v;
         }
-        let steered = self.layer().steer(x, v.clone(), log_snr, &self.classes);
+        let steered = self.steering().steer(x, v.clone(), log_snr, &self.classes);
         self.count_steered(steered.dims()[0]);
         self.scale(v, steered)
     }
 
     /// Rows the steering network produced: U-Net rows when it is the conditional U-Net.
     fn count_steered(&mut self, rows: usize) {
-        if self.cfg.layer.is_unet() {
+        if self.cfg.steering.is_unet() {
             self.unet_rows += self.rows.owned(rows);
         }
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::config::{
-    LayerKind, Method, ModelKind, SampleConfig, Solver, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+    Method, ModelKind, SampleConfig, Solver, SteeringKind, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 
 /// One entry of the method menu: a U-Net and a sampler.
@@ -78,14 +78,14 @@ impl SampleConfig {
     /// The settings a visitor starts from, chosen by the README's sweep: v2 with the guide,
     /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
     pub fn page_default() -> Self {
-        let layer = LayerKind::default();
+        let layer = SteeringKind::default();
         SampleConfig {
             model: ModelKind::Unconditional,
             sampler: Method::V2,
             n: 20,
             steps: 5,
             eta: 0.0,
-            layer,
+            steering: layer,
             fade: Some(layer.default_fade()),
             solver: Solver::DpmPp2m,
             fan_eta: Some(1.0),
@@ -94,20 +94,20 @@ impl SampleConfig {
     }
 }
 
-impl LayerKind {
+impl SteeringKind {
     /// How the page's menu names it.
     pub fn label(self) -> &'static str {
         match self {
-            LayerKind::Guide => "guide (sees x_t, noise level, class)",
-            LayerKind::Paper => "the paper's additional layer",
-            LayerKind::Residual => "the paper's layer without its final ReLU",
-            LayerKind::Conditional => "the conditional U-Net (classifier-free guidance, 2× U-Net rows)",
+            SteeringKind::Guide => "guide (sees x_t, noise level, class)",
+            SteeringKind::Paper => "the paper's additional layer",
+            SteeringKind::Residual => "the paper's layer without its final ReLU",
+            SteeringKind::Conditional => "the conditional U-Net (classifier-free guidance, 2× U-Net rows)",
         }
     }
 }
 
 /// The steering networks the page ships (the residual variant stays native-only).
-const PAGE_STEERING: [LayerKind; 3] = [LayerKind::Guide, LayerKind::Paper, LayerKind::Conditional];
+const PAGE_STEERING: [SteeringKind; 3] = [SteeringKind::Guide, SteeringKind::Paper, SteeringKind::Conditional];
 
 pub fn page_schema() -> PageSchema {
     let method = |model: ModelKind, sampler: Method, label| MethodChoice {
@@ -150,7 +150,7 @@ pub fn page_schema() -> PageSchema {
             seed: Range { min: 0.0, max: None },
         },
         applies: vec![
-            ("layer", steered.clone()),
+            ("steering", steered.clone()),
             ("strength", steered.clone()),
             ("fade", steered.clone()),
             ("steer_until", steered),
@@ -180,7 +180,7 @@ mod tests {
             c.validate().unwrap_or_else(|e| panic!("{}: {e}", m.value));
         }
         for l in &s.steering {
-            assert_eq!(LayerKind::from_name(l.name).map(LayerKind::name), Some(l.name));
+            assert_eq!(SteeringKind::from_name(l.name).map(SteeringKind::name), Some(l.name));
             assert!(l.strength <= s.limits.strength.max.unwrap() && l.fade <= s.limits.fade.max.unwrap());
         }
         for v in &s.solvers {

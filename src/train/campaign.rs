@@ -9,22 +9,22 @@ use burn::tensor::Device;
 use super::network::{train_steering, train_unet, RunSettings, SteeringTraining, Target, Weighting};
 use super::trainer::{Objective, TrainConfig};
 use crate::model::UNetConfig;
-use crate::sampler::{LayerKind, ModelKind};
+use crate::sampler::{ModelKind, SteeringKind};
 
 /// The phases in order, each a share of the budget: the steering networks come last because
 /// they train on the unconditional U-Net the first phase exported.
 const PHASES: [(Phase, f64); 5] = [
     (Phase::Unet(ModelKind::Unconditional), 0.45),
     (Phase::Unet(ModelKind::Conditional), 0.45),
-    (Phase::Steering(LayerKind::Paper), 0.03),
-    (Phase::Steering(LayerKind::Residual), 0.03),
-    (Phase::Steering(LayerKind::Guide), 0.04),
+    (Phase::Steering(SteeringKind::Paper), 0.03),
+    (Phase::Steering(SteeringKind::Residual), 0.03),
+    (Phase::Steering(SteeringKind::Guide), 0.04),
 ];
 
 #[derive(Clone, Copy)]
 enum Phase {
     Unet(ModelKind),
-    Steering(LayerKind),
+    Steering(SteeringKind),
 }
 
 pub struct Campaign {
@@ -58,7 +58,7 @@ impl Campaign {
                     train_unet(&self.settings(kind.name(), share), config, device.clone())?
                 }
                 Phase::Steering(layer) => {
-                    let t = SteeringTraining { layer, unet: self.out.clone(), objective: objective(layer) };
+                    let t = SteeringTraining { steering: layer, unet: self.out.clone(), objective: objective(layer) };
                     train_steering(&self.settings(layer.name(), share), &t, device.clone())?
                 }
             }
@@ -97,8 +97,9 @@ impl Campaign {
 
 /// The paper's layer keeps the paper's objective; the others train where v1/v2 steer, the guide
 /// on the conditional U-Net's velocity.
-fn objective(layer: LayerKind) -> Objective {
-    let (t_min, weighting) = if layer == LayerKind::Paper { (0.0, Weighting::Sigmoid) } else { (0.5, Weighting::None) };
-    let target = if layer == LayerKind::Guide { Target::Conditional } else { Target::Data };
+fn objective(layer: SteeringKind) -> Objective {
+    let (t_min, weighting) =
+        if layer == SteeringKind::Paper { (0.0, Weighting::Sigmoid) } else { (0.5, Weighting::None) };
+    let target = if layer == SteeringKind::Guide { Target::Conditional } else { Target::Data };
     Objective::new(t_min, 1.0, weighting, target).expect("a valid t range")
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::data::Cifar;
 use super::trainer::{fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig, Trainable};
 use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use crate::sampler::{LayerKind, ModelKind};
+use crate::sampler::{ModelKind, SteeringKind};
 use crate::weights::{load_bytes, Arch, Manifest};
 
 /// What a steering network learns to output.
@@ -67,7 +67,7 @@ pub struct RunSettings {
 #[derive(Clone, Debug)]
 pub struct SteeringTraining {
     /// Which steering network.
-    pub layer: LayerKind,
+    pub steering: SteeringKind,
     /// Weights directory with the frozen unconditional U-Net (and the conditional one to distil).
     pub unet: PathBuf,
     pub objective: Objective,
@@ -96,22 +96,22 @@ pub fn train_unet(s: &RunSettings, config: UNetConfig, device: Device) -> anyhow
 /// Train a steering network on the frozen unconditional U-Net and export it under its name.
 pub fn train_steering(s: &RunSettings, t: &SteeringTraining, device: Device) -> anyhow::Result<()> {
     anyhow::ensure!(
-        t.layer != LayerKind::Conditional,
+        t.steering != SteeringKind::Conditional,
         "the conditional U-Net is trained as a U-Net (`train unet --conditional`), not as a steering network"
     );
     let unet = frozen_unet(&t.unet, ModelKind::Unconditional, &device)?;
     let teacher = if t.objective.distill { Some(frozen_unet(&t.unet, ModelKind::Conditional, &device)?) } else { None };
     let frozen = Frozen { unet: Some(&unet), teacher: teacher.as_ref() };
     let s = RunSettings { config: TrainConfig { objective: t.objective, ..s.config.clone() }, ..s.clone() };
-    let (entry, adev) = (t.layer.name(), device.clone().autodiff());
+    let (entry, adev) = (t.steering.name(), device.clone().autodiff());
     let file = format!("{entry}.bpk");
-    if t.layer == LayerKind::Guide {
+    if t.steering == SteeringKind::Guide {
         let config = GuideNetConfig::new();
         let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
         let (model, ema) = warm_start(&s, config.init(&adev), config.init(&device), entry, &format!("{config:?}"))?;
         train_network(&s, info, model, ema, frozen, device)
     } else {
-        let config = ClassLayerConfig::new().with_residual(t.layer == LayerKind::Residual);
+        let config = ClassLayerConfig::new().with_residual(t.steering == SteeringKind::Residual);
         let info = RunInfo { entry: entry.into(), file, arch: Arch::Layer { config: config.clone() } };
         let (model, ema) = warm_start(&s, config.init(&adev), config.init(&device), entry, &format!("{config:?}"))?;
         train_network(&s, info, model, ema, frozen, device)

@@ -299,7 +299,7 @@ def main():
 
         # Classifier-free guidance: v1 steered by the conditional U-Net, whose rows count (the
         # fade steers every step: 10 rows + 10 conditional rows per step).
-        Select(d.find_element(By.ID, "layer")).select_by_value("conditional")
+        Select(d.find_element(By.ID, "steering")).select_by_value("conditional")
         generate(d, "unconditional/v1", n=10, steps=2, seed=3)
         rows = lambda: d.find_element(By.ID, "stat-rows").text
         assert rows() == "40" and not error_text(d), d.find_element(By.ID, "stats").text + error_text(d)
@@ -310,15 +310,15 @@ def main():
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         share = lambda: d.find_element(By.ID, "share").get_attribute("href") or ""
         link = share()
-        for key in ["w=0.5", "layer=conditional", "fade=2", "fan_eta=1"]:
+        for key in ["w=0.5", "steering=conditional", "fade=2", "fan_eta=1"]:
             assert key in link, f"{key} missing from {link}"
         assert "solver=" not in link, link
         shown = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
         d.get("about:blank")
         d.get(link)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
-        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "layer", "solver", "schedule", "fade", "fan-eta"]}
-        assert form == {"w": "0.5", "layer": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "1"}, form
+        form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "steering", "solver", "schedule", "fade", "fan-eta"]}
+        assert form == {"w": "0.5", "steering": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "1"}, form
         click_run(d, "generate")
         assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, error_text(d)
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == shown
@@ -340,7 +340,7 @@ def main():
         assert form == {"method": "unconditional/v2", "n": "20", "steps": "5", "seed": "0"}, form
         print("e2e: a bad share link —", error_text(d))
         # Back to the defaults for what follows.
-        Select(d.find_element(By.ID, "layer")).select_by_value("layer-guide")
+        Select(d.find_element(By.ID, "steering")).select_by_value("layer-guide")
         Select(d.find_element(By.ID, "solver")).select_by_value("dpmpp-2m")
         Select(d.find_element(By.ID, "schedule")).select_by_value("fade")
         for el_id, value in [("w", 0.01), ("fade", ""), ("fan-eta", 1), ("eta", 0)]:
