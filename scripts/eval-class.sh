@@ -14,10 +14,10 @@ lane_a() {
   ev conditional --methods conditional --steps 20,10,5
 }
 lane_b() {
-  ev guide --methods v1,v2 --steps 20,10,5 --layer layer-guide --strength 8 --fade 4
+  ev guide --methods v1,v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
-  ev v2-fan-eta0 --methods v2 --steps 20 --layer layer-guide --strength 8 --fade 4 --fan-eta 0
+  ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0
 }
 lane_a > "$OUT/lane-a.log" 2>&1 &
 lane_b > "$OUT/lane-b.log" 2>&1 &

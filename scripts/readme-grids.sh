@@ -13,9 +13,9 @@ run() { # name, sample flags...
 }
 run cond --model conditional --sampler ddim
 run uncond --model unconditional --sampler ddim
-run cfg --sampler v1 --layer conditional  # classifier-free guidance
+run cfg --sampler v1 --steering conditional  # classifier-free guidance
 run v1 --sampler v1                       # the guide, its default strength and fade
 run v2 --sampler v2
-run v1p --sampler v1 --layer layer --paper-rule   # the paper's additional layer and rule
-run v2p --sampler v2 --layer layer --paper-rule
+run v1p --sampler v1 --steering layer --paper-rule   # the paper's additional layer and rule
+run v2p --sampler v2 --steering layer --paper-rule
 rm -rf "$tmp"
