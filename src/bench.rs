@@ -10,7 +10,7 @@ use crate::device::Backend;
 use crate::networks::{self, Loaded, NetSource};
 use crate::noise::Noise;
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, Denoiser, Method, ModelKind, Nets, SampleConfig, Steer};
+use crate::sampler::{sample, Denoiser, ModelKind, Nets, SampleConfig, Sampler, Steer};
 
 /// What to time.
 pub struct Bench {
@@ -24,7 +24,7 @@ pub struct Bench {
     pub batch: usize,
 }
 
-const SAMPLERS: [Method; 3] = [Method::Ddim, Method::V1, Method::V2];
+const SAMPLERS: [Sampler; 3] = [Sampler::Ddim, Sampler::V1, Sampler::V2];
 
 /// A network that adds the time of each call to `spent`: where a sampler's time goes. The CPU
 /// backend computes eagerly, so a call's time is its work; on wgpu it would only be dispatch.
@@ -108,7 +108,7 @@ impl Bench {
         anyhow::ensure!(self.reps >= 1, "--reps must be at least 1");
         let base = steering.apply(SampleConfig {
             model: ModelKind::Unconditional,
-            sampler: Method::V1,
+            sampler: Sampler::V1,
             n: self.n,
             eta: 1.0,
             ..Default::default()
@@ -120,7 +120,7 @@ impl Bench {
                 SampleConfig { sampler, steps, ..base.clone() }.validate()?;
             }
         }
-        let loaded = networks::load(nets, &SampleConfig { sampler: Method::V2, steps: 5, ..base.clone() }, device)?;
+        let loaded = networks::load(nets, &SampleConfig { sampler: Sampler::V2, steps: 5, ..base.clone() }, device)?;
         println!("backend {}, N = {}, best of {} runs", backend.name(), self.n, self.reps);
         self.networks(&loaded, &base, device);
         let split = self.samplers(&loaded, &base, device);
@@ -193,7 +193,7 @@ impl Bench {
             }
             let [d, v1, v2] = best.map(|b| b.0);
             let rows = |sampler| SampleConfig { sampler, steps, ..base.clone() }.unet_rows();
-            let (rd, r2) = (rows(Method::Ddim), rows(Method::V2));
+            let (rd, r2) = (rows(Sampler::Ddim), rows(Sampler::V2));
             println!(
                 "| {steps} | {d:.2} | {v1:.2} | {v2:.2} | {:.2}× | {:.2}× | {per_round} | {rd} | {r2} |",
                 d / v1,

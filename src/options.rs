@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::sampler::{Method, SampleConfig, Solver, SteeringKind};
+use crate::sampler::{SampleConfig, Sampler, Solver, SteeringKind};
 
 /// How v1/v2 steer and how every sampler steps.
 #[derive(Args, Debug, Clone)]
@@ -45,9 +45,9 @@ impl SteeringOptions {
             steering: self.steering,
             steer_until: self.steer_until,
             strength: self.strength,
-            fade: (!paper && cfg.sampler != Method::Ddim).then(|| self.fade.unwrap_or(self.steering.default_fade())),
+            fade: (!paper && cfg.sampler != Sampler::Ddim).then(|| self.fade.unwrap_or(self.steering.default_fade())),
             solver: self.solver,
-            fan_eta: (cfg.sampler == Method::V2).then_some(self.fan_eta),
+            fan_eta: (cfg.sampler == Sampler::V2).then_some(self.fan_eta),
             ..cfg
         }
     }

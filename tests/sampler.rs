@@ -6,7 +6,7 @@ mod common;
 use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
-    fan_factors, sample, v2_rows_per_step, v2_unet_rows, Method, ModelKind, Nets, Part, SampleConfig, SampleError,
+    fan_factors, sample, v2_rows_per_step, v2_unet_rows, ModelKind, Nets, Part, SampleConfig, SampleError, Sampler,
     Sampling, Solver, SteeringKind,
 };
 
@@ -14,7 +14,7 @@ const COND: DummyUNet = DummyUNet { conditional: true };
 const UNCOND: DummyUNet = DummyUNet { conditional: false };
 
 /// The dummy layer stands for the paper's (default strength 1), which the goldens were made with.
-fn cfg(sampler: Method, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
+fn cfg(sampler: Sampler, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
     SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, steering: SteeringKind::Paper, ..Default::default() }
 }
 
@@ -42,21 +42,21 @@ fn counted_rows_per_step(c: &SampleConfig) -> Vec<usize> {
 
 #[test]
 fn golden_ddim_conditional() {
-    let (v, rows) = run(&cfg(Method::Ddim, ModelKind::Conditional, 20, 4));
+    let (v, rows) = run(&cfg(Sampler::Ddim, ModelKind::Conditional, 20, 4));
     assert_eq!(rows, 80);
     assert_eq!(checksum(&v), GOLDEN_DDIM);
 }
 
 #[test]
 fn golden_v1() {
-    let (v, rows) = run(&cfg(Method::V1, ModelKind::Unconditional, 20, 4));
+    let (v, rows) = run(&cfg(Sampler::V1, ModelKind::Unconditional, 20, 4));
     assert_eq!(rows, 80);
     assert_eq!(checksum(&v), GOLDEN_V1);
 }
 
 #[test]
 fn golden_v2() {
-    let (v, rows) = run(&cfg(Method::V2, ModelKind::Unconditional, 20, 4));
+    let (v, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 20, 4));
     assert_eq!(rows, 1 + 10 + 20 + 20);
     assert_eq!(checksum(&v), GOLDEN_V2);
 }
@@ -70,7 +70,7 @@ const GOLDEN_V2: (f64, f64) = (-1779.129, -87647.98);
 
 #[test]
 fn eta_zero_ddim_is_deterministic_in_the_noise_only() {
-    let mut c = cfg(Method::Ddim, ModelKind::Unconditional, 10, 3);
+    let mut c = cfg(Sampler::Ddim, ModelKind::Unconditional, 10, 3);
     c.eta = 0.0;
     let (a, _) = run(&c);
     let (b, _) = run(&c);
@@ -80,8 +80,8 @@ fn eta_zero_ddim_is_deterministic_in_the_noise_only() {
 #[test]
 fn v2_row_accounting() {
     assert_eq!(v2_unet_rows(10, 100, 5), 261);
-    assert_eq!(cfg(Method::V2, ModelKind::Unconditional, 100, 5).unet_rows(), 261);
-    assert_eq!(cfg(Method::Ddim, ModelKind::Unconditional, 100, 5).unet_rows(), 500);
+    assert_eq!(cfg(Sampler::V2, ModelKind::Unconditional, 100, 5).unet_rows(), 261);
+    assert_eq!(cfg(Sampler::Ddim, ModelKind::Unconditional, 100, 5).unet_rows(), 500);
     // N = 10: no factor fan-out; 1 row, then 10 per step.
     assert!(fan_factors(1).is_empty());
     for steps in 1..6 {
@@ -91,9 +91,9 @@ fn v2_row_accounting() {
     assert_eq!(fan_factors(50), vec![5, 5, 2]);
     assert_eq!(v2_unet_rows(10, 500, 5), 811);
     // The counted rows of a real run agree with the formula.
-    let (_, rows) = run(&cfg(Method::V2, ModelKind::Unconditional, 100, 5));
+    let (_, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 100, 5));
     assert_eq!(rows, 261);
-    let (_, rows) = run(&cfg(Method::V2, ModelKind::Unconditional, 10, 3));
+    let (_, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 10, 3));
     assert_eq!(rows, 21);
 }
 
@@ -102,9 +102,9 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
     assert_eq!(v2_rows_per_step(10, 100, 5), vec![1, 10, 50, 100, 100]);
     assert_eq!(v2_rows_per_step(10, 500, 3), vec![1, 10, 50]);
     assert_eq!(v2_rows_per_step(2, 8, 4), vec![1, 2, 4, 8]);
-    assert_eq!(cfg(Method::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
+    assert_eq!(cfg(Sampler::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
     // Each step's U-Net rows, as a run counts them, are the plan's.
-    let c = SampleConfig { classes: vec![3, 5], ..cfg(Method::V2, ModelKind::Unconditional, 12, 5) };
+    let c = SampleConfig { classes: vec![3, 5], ..cfg(Sampler::V2, ModelKind::Unconditional, 12, 5) };
     let seen = counted_rows_per_step(&c);
     assert_eq!(seen, c.unet_rows_per_step());
     assert_eq!(seen, vec![1, 2, 6, 12, 12]);
@@ -112,7 +112,7 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
 
 #[test]
 fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
-    let c = cfg(Method::V2, ModelKind::Unconditional, 100, 5);
+    let c = cfg(Sampler::V2, ModelKind::Unconditional, 100, 5);
     let device = Device::flex();
     let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut sizes = Vec::new();
@@ -139,7 +139,7 @@ fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
 #[test]
 fn v2_regroups_its_tiled_rows_into_class_blocks() {
     let device = Device::flex();
-    let c = SampleConfig { classes: vec![3, 7], ..cfg(Method::V2, ModelKind::Unconditional, 6, 4) };
+    let c = SampleConfig { classes: vec![3, 7], ..cfg(Sampler::V2, ModelKind::Unconditional, 6, 4) };
     let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut last = None;
     while let Some(info) = s.step() {
@@ -158,19 +158,19 @@ fn v2_regroups_its_tiled_rows_into_class_blocks() {
 
 #[test]
 fn v2_rejects_bad_n_and_too_few_steps() {
-    let c = cfg(Method::V2, ModelKind::Unconditional, 7, 5);
+    let c = cfg(Sampler::V2, ModelKind::Unconditional, 7, 5);
     let e = c.validate().unwrap_err();
     assert!(matches!(e, SampleError::V2NotMultiple { n: 7, k: 10 }));
     assert!(e.to_string().contains("multiple of 10"), "{e}");
     // N = 500 needs 1 + 3 steps.
-    let c = cfg(Method::V2, ModelKind::Unconditional, 500, 3);
+    let c = cfg(Sampler::V2, ModelKind::Unconditional, 500, 3);
     let e = c.validate().unwrap_err();
     assert!(matches!(e, SampleError::V2TooFewSteps { need: 4, .. }), "{e}");
-    assert!(cfg(Method::V2, ModelKind::Unconditional, 500, 4).validate().is_ok());
+    assert!(cfg(Sampler::V2, ModelKind::Unconditional, 500, 4).validate().is_ok());
     // And the stepper refuses to start.
     let device = Device::flex();
     assert!(Sampling::new(
-        &cfg(Method::V2, ModelKind::Unconditional, 7, 5),
+        &cfg(Sampler::V2, ModelKind::Unconditional, 7, 5),
         Nets { unet: &UNCOND, steering: Some(&DummyLayer) },
         &device
     )
@@ -180,9 +180,9 @@ fn v2_rejects_bad_n_and_too_few_steps() {
 #[test]
 fn out_of_range_settings_are_rejected() {
     for (n, steps) in [(0, 5), (10, 0), (100_000, 5), (10, 100_000)] {
-        assert!(cfg(Method::Ddim, ModelKind::Conditional, n, steps).validate().is_err(), "n={n} steps={steps}");
+        assert!(cfg(Sampler::Ddim, ModelKind::Conditional, n, steps).validate().is_err(), "n={n} steps={steps}");
     }
-    let mut c = cfg(Method::Ddim, ModelKind::Conditional, 10, 2);
+    let mut c = cfg(Sampler::Ddim, ModelKind::Conditional, 10, 2);
     c.classes = vec![3, 3];
     assert!(c.validate().is_err());
     c.classes = vec![11];
@@ -194,12 +194,12 @@ fn out_of_range_settings_are_rejected() {
 #[test]
 fn wrong_networks_are_refused() {
     let device = Device::flex();
-    let c = cfg(Method::Ddim, ModelKind::Conditional, 10, 2);
+    let c = cfg(Sampler::Ddim, ModelKind::Conditional, 10, 2);
     assert!(matches!(
         Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
         Err(SampleError::WrongUNet { .. })
     ));
-    let c = cfg(Method::V1, ModelKind::Unconditional, 10, 2);
+    let c = cfg(Sampler::V1, ModelKind::Unconditional, 10, 2);
     assert!(matches!(
         Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
         Err(SampleError::NoSteering(_))
@@ -208,8 +208,8 @@ fn wrong_networks_are_refused() {
 
 #[test]
 fn same_seed_same_images_other_seed_other_images() {
-    for m in [Method::Ddim, Method::V1, Method::V2] {
-        let model = if m == Method::Ddim { ModelKind::Conditional } else { ModelKind::Unconditional };
+    for m in [Sampler::Ddim, Sampler::V1, Sampler::V2] {
+        let model = if m == Sampler::Ddim { ModelKind::Conditional } else { ModelKind::Unconditional };
         let c = cfg(m, model, 20, 3);
         let (a, _) = run(&c);
         let (b, _) = run(&c);
@@ -221,7 +221,7 @@ fn same_seed_same_images_other_seed_other_images() {
 
 #[test]
 fn subset_of_classes_splits_n_evenly() {
-    let mut c = cfg(Method::V2, ModelKind::Unconditional, 12, 3);
+    let mut c = cfg(Sampler::V2, ModelKind::Unconditional, 12, 3);
     c.classes = vec![3, 5];
     assert_eq!(c.image_classes(), [vec![3; 6], vec![5; 6]].concat());
     let (v, rows) = run(&c);
@@ -234,7 +234,7 @@ fn subset_of_classes_splits_n_evenly() {
 fn share_link_round_trips_the_config() {
     let c = SampleConfig {
         model: ModelKind::Unconditional,
-        sampler: Method::V2,
+        sampler: Sampler::V2,
         n: 30,
         classes: vec![1, 4, 9],
         steps: 6,
@@ -260,8 +260,8 @@ fn share_link_round_trips_the_config() {
 /// not even called, so the same seed gives the same noise and the same arithmetic.
 #[test]
 fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
-    let ddim = run(&cfg(Method::Ddim, ModelKind::Unconditional, 20, 4)).0;
-    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    let ddim = run(&cfg(Sampler::Ddim, ModelKind::Unconditional, 20, 4)).0;
+    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
     let off = [SampleConfig { strength: Some(0.0), ..v1.clone() }, SampleConfig { steer_until: Some(0), ..v1.clone() }];
     for c in off {
         assert_eq!(run(&c).0, ddim, "{c:?}");
@@ -273,7 +273,7 @@ fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
 /// The default steering rule is the paper's `i ≤ steps/2`; `steer_until` and `strength` move it.
 #[test]
 fn steer_until_and_strength_follow_their_definitions() {
-    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
     assert_eq!(v1.steer_until(), 3);
     assert_eq!((0..4).map(|i| v1.steers(i)).collect::<Vec<_>>(), [true, true, true, false]);
     let paper = run(&v1).0;
@@ -285,13 +285,13 @@ fn steer_until_and_strength_follow_their_definitions() {
         assert_ne!(run(&other).0, paper, "{other:?}");
     }
     // v2 keeps its fan-out when unsteered: N images from one noise image, same row count.
-    let v2 = SampleConfig { strength: Some(0.0), ..cfg(Method::V2, ModelKind::Unconditional, 20, 4) };
+    let v2 = SampleConfig { strength: Some(0.0), ..cfg(Sampler::V2, ModelKind::Unconditional, 20, 4) };
     assert_eq!(run(&v2).1, 1 + 10 + 20 + 20);
 }
 
 #[test]
 fn steering_settings_out_of_range_are_errors() {
-    let v1 = cfg(Method::V1, ModelKind::Unconditional, 20, 4);
+    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
     for s in [-0.5, 8.5, f64::NAN] {
         assert!(matches!(
             SampleConfig { strength: Some(s), ..v1.clone() }.validate(),
@@ -329,7 +329,7 @@ fn old_links_keep_their_meaning() {
 /// zero; fade 0 is constant (plain classifier-free guidance); ddim is never steered.
 #[test]
 fn fade_schedule_follows_its_definition() {
-    let c = SampleConfig { fade: Some(2.0), strength: Some(4.0), ..cfg(Method::V1, ModelKind::Unconditional, 20, 20) };
+    let c = SampleConfig { fade: Some(2.0), strength: Some(4.0), ..cfg(Sampler::V1, ModelKind::Unconditional, 20, 20) };
     c.validate().unwrap();
     let s: Vec<f64> = (0..20).map(|i| c.strength_at(i)).collect();
     assert!((s[0] - 4.0).abs() < 1e-3, "{s:?}");
@@ -345,7 +345,7 @@ fn fade_schedule_follows_its_definition() {
     }
     let flat = SampleConfig { fade: Some(0.0), ..c.clone() };
     assert!((0..20).all(|i| flat.strength_at(i) == 4.0));
-    assert!((0..20).all(|i| SampleConfig { sampler: Method::Ddim, ..c.clone() }.strength_at(i) == 0.0));
+    assert!((0..20).all(|i| SampleConfig { sampler: Sampler::Ddim, ..c.clone() }.strength_at(i) == 0.0));
     // Its own default strength; the fade and the paper's cut-off exclude each other.
     let guide = SampleConfig { steering: SteeringKind::Guide, strength: None, ..c.clone() };
     assert_eq!(guide.strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
@@ -363,7 +363,7 @@ fn fade_schedule_follows_its_definition() {
 /// row, and the plan the page draws is what a run counts.
 #[test]
 fn conditional_steering_counts_its_unet_rows() {
-    let v1 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V1, ModelKind::Unconditional, 20, 4) };
+    let v1 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V1, ModelKind::Unconditional, 20, 4) };
     // The paper's rule steers steps 0, 1, 2 of 4.
     assert_eq!(v1.unet_rows_per_step(), vec![40, 40, 40, 20]);
     assert_eq!(run(&v1).1, 140);
@@ -371,17 +371,17 @@ fn conditional_steering_counts_its_unet_rows() {
     let faded = SampleConfig { fade: Some(1.0), ..v1.clone() };
     assert_eq!(run(&faded).1, 160);
     for c in [
-        SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) },
+        SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V2, ModelKind::Unconditional, 100, 5) },
         SampleConfig {
             steering: SteeringKind::Conditional,
             fade: Some(1.0),
-            ..cfg(Method::V2, ModelKind::Unconditional, 40, 6)
+            ..cfg(Sampler::V2, ModelKind::Unconditional, 40, 6)
         },
     ] {
         assert_eq!(counted_rows_per_step(&c), c.unet_rows_per_step(), "{c:?}");
     }
     // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
-    let v2 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Method::V2, ModelKind::Unconditional, 100, 5) };
+    let v2 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V2, ModelKind::Unconditional, 100, 5) };
     assert_eq!(v2.unet_rows_per_step(), vec![11, 50, 100, 100, 100]);
 }
 
@@ -391,9 +391,9 @@ fn conditional_steering_counts_its_unet_rows() {
 fn dpm_solver_first_step_is_ddim() {
     for eta in [0.0, 1.0] {
         for (sampler, model) in [
-            (Method::Ddim, ModelKind::Conditional),
-            (Method::V1, ModelKind::Unconditional),
-            (Method::V2, ModelKind::Unconditional),
+            (Sampler::Ddim, ModelKind::Conditional),
+            (Sampler::V1, ModelKind::Unconditional),
+            (Sampler::V2, ModelKind::Unconditional),
         ] {
             let ddim = SampleConfig { eta, ..cfg(sampler, model, 10, 2) };
             let dpm = SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() };
@@ -403,7 +403,7 @@ fn dpm_solver_first_step_is_ddim() {
         }
     }
     // With history it is another method.
-    let ddim = cfg(Method::V2, ModelKind::Unconditional, 20, 4);
+    let ddim = cfg(Sampler::V2, ModelKind::Unconditional, 20, 4);
     assert_ne!(run(&ddim).0, run(&SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() }).0);
 }
 
@@ -418,7 +418,7 @@ fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
     let t = 1.0 - (check + 1) as f64 / steps as f64;
     let exact = to_vec(data.flow(x1.clone(), 1.0, t));
     let err = |solver| {
-        let c = SampleConfig { solver, eta: 0.0, ..cfg(Method::Ddim, ModelKind::Unconditional, 4, steps) };
+        let c = SampleConfig { solver, eta: 0.0, ..cfg(Sampler::Ddim, ModelKind::Unconditional, 4, steps) };
         let mut s =
             Sampling::with_initial_noise(&c, Nets { unet: &data, steering: None }, &device, x1.clone()).unwrap();
         for _ in 0..check {
@@ -436,7 +436,7 @@ fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
 /// is 1, so a class's images are no longer near-copies of each other.
 #[test]
 fn fan_eta_parts_v2s_copies() {
-    let det = SampleConfig { eta: 0.0, ..cfg(Method::V2, ModelKind::Unconditional, 40, 6) };
+    let det = SampleConfig { eta: 0.0, ..cfg(Sampler::V2, ModelKind::Unconditional, 40, 6) };
     let parted = SampleConfig { fan_eta: Some(1.0), ..det.clone() };
     // N/k = 4 = [2, 2]: steps 1 and 2 fan out.
     assert_eq!((0..6).map(|i| parted.eta_at(i)).collect::<Vec<_>>(), [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
@@ -483,11 +483,11 @@ fn a_run_split_into_parts_gives_the_whole_runs_images() {
     let mut cases = Vec::new();
     for solver in [Solver::Ddim, Solver::DpmPp2m] {
         let with = |c: SampleConfig| SampleConfig { solver, ..c };
-        cases.push(with(cfg(Method::Ddim, ModelKind::Conditional, 20, 4)));
-        cases.push(with(cfg(Method::V1, ModelKind::Unconditional, 20, 4)));
-        cases.push(with(cfg(Method::V2, ModelKind::Unconditional, 20, 4)));
+        cases.push(with(cfg(Sampler::Ddim, ModelKind::Conditional, 20, 4)));
+        cases.push(with(cfg(Sampler::V1, ModelKind::Unconditional, 20, 4)));
+        cases.push(with(cfg(Sampler::V2, ModelKind::Unconditional, 20, 4)));
         // Fewer classes than parts: v2 splits further down its fan-out.
-        cases.push(with(SampleConfig { classes: vec![3, 5], ..cfg(Method::V2, ModelKind::Unconditional, 12, 4) }));
+        cases.push(with(SampleConfig { classes: vec![3, 5], ..cfg(Sampler::V2, ModelKind::Unconditional, 12, 4) }));
     }
     for c in &cases {
         let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
@@ -497,7 +497,7 @@ fn a_run_split_into_parts_gives_the_whole_runs_images() {
             assert!(run_in_parts(c, nets, of) == whole, "{:?} {:?} N = {} in {of} parts", c.sampler, c.solver, c.n);
         }
     }
-    let c = cfg(Method::Ddim, ModelKind::Conditional, 3, 2);
+    let c = cfg(Sampler::Ddim, ModelKind::Conditional, 3, 2);
     let nets = Nets { unet: &COND, steering: None };
     for part in [Part { index: 0, of: 4 }, Part { index: 2, of: 2 }, Part { index: 0, of: 0 }] {
         assert!(matches!(Sampling::part(&c, nets, &Device::flex(), part), Err(SampleError::BadPart { .. })));
@@ -516,7 +516,7 @@ fn real_networks_split_into_parts_give_the_same_images() {
     let unet = load_bytes(unet_config.init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
     let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
     let nets = Nets { unet: &unet, steering: Some(&layer) };
-    for sampler in [Method::V1, Method::V2] {
+    for sampler in [Sampler::V1, Sampler::V2] {
         let c = SampleConfig { solver: Solver::DpmPp2m, ..cfg(sampler, ModelKind::Unconditional, 20, 3) };
         let whole = run_in_parts(&c, nets, 1);
         for of in [2, 3] {

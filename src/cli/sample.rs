@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
-use vdiff::sampler::{parse_classes, sample, Method, ModelKind, SampleConfig, CLASS_NAMES};
+use vdiff::sampler::{parse_classes, sample, ModelKind, SampleConfig, Sampler, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
 use vdiff::networks::{self, Loaded, NetSource};
@@ -22,7 +22,7 @@ pub struct SampleArgs {
     pub model: ModelKind,
     /// Sampler: ddim (baseline), v1 (steer the first half), v2 (fan-out).
     #[arg(long, value_enum, default_value = "ddim")]
-    pub sampler: Method,
+    pub sampler: Sampler,
     /// Number of images (v2: a multiple of the number of classes).
     #[arg(long, default_value_t = 10)]
     pub n: usize,

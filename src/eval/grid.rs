@@ -15,7 +15,7 @@ use crate::eval::inception::{load_inception, InceptionV3};
 use crate::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
 use crate::networks::{self, NetSource};
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, Method, ModelKind, Nets, SampleConfig, SteeringKind, CLASS_NAMES};
+use crate::sampler::{sample, ModelKind, Nets, SampleConfig, Sampler, SteeringKind, CLASS_NAMES};
 use crate::train::data::Cifar;
 use crate::weights::{write_atomic, Manifest};
 
@@ -42,19 +42,19 @@ pub struct EvalGrid {
 /// One row kind of the table: a sampler and what steers it.
 struct MethodSpec {
     model: ModelKind,
-    sampler: Method,
+    sampler: Sampler,
     steering: SteeringKind,
 }
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
 /// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
 fn parse_method(method: &str, default_layer: SteeringKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Method::Ddim, steering: default_layer };
+    let ddim = |model| MethodSpec { model, sampler: Sampler::Ddim, steering: default_layer };
     if let Some(model) = ModelKind::from_name(method) {
         return Ok(ddim(model));
     }
     let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
-    let sampler = Method::from_name(name).filter(|&m| m != Method::Ddim);
+    let sampler = Sampler::from_name(name).filter(|&m| m != Sampler::Ddim);
     let layer = match suffix {
         "" => Some(default_layer),
         "teacher" => Some(SteeringKind::Conditional),
@@ -251,7 +251,7 @@ impl Report {
             },
             None => String::new(),
         };
-        if let (Method::V2, Some(e)) = (cfg.sampler, cfg.fan_eta) {
+        if let (Sampler::V2, Some(e)) = (cfg.sampler, cfg.fan_eta) {
             steering += &format!(" fan-eta {e}");
         }
         self.csv += &format!(

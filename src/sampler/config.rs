@@ -31,7 +31,9 @@ pub enum ModelKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
-pub enum Method {
+/// The sampler (method §5): the plain loop, the paper's v1 (steer the first steps) or v2 (fan
+/// one noise image out into the classes and the factors of N/k).
+pub enum Sampler {
     Ddim,
     V1,
     V2,
@@ -203,8 +205,8 @@ impl ModelKind {
     }
 }
 
-impl Method {
-    const ALL: [Method; 3] = [Method::Ddim, Method::V1, Method::V2];
+impl Sampler {
+    const ALL: [Sampler; 3] = [Sampler::Ddim, Sampler::V1, Sampler::V2];
 
     /// The inverse of [`name`](Self::name).
     pub fn from_name(s: &str) -> Option<Self> {
@@ -213,9 +215,9 @@ impl Method {
 
     pub fn name(self) -> &'static str {
         match self {
-            Method::Ddim => "ddim",
-            Method::V1 => "v1",
-            Method::V2 => "v2",
+            Sampler::Ddim => "ddim",
+            Sampler::V1 => "v1",
+            Sampler::V2 => "v2",
         }
     }
 }
@@ -226,7 +228,7 @@ impl Method {
 pub struct SampleConfig {
     /// U-Net for `ddim`; `v1`/`v2` always use the unconditional U-Net plus the layer.
     pub model: ModelKind,
-    pub sampler: Method,
+    pub sampler: Sampler,
     /// Number of images.
     pub n: usize,
     /// Requested classes (distinct labels); images are split evenly among them.
@@ -270,7 +272,7 @@ impl Default for SampleConfig {
     fn default() -> Self {
         Self {
             model: ModelKind::Conditional,
-            sampler: Method::Ddim,
+            sampler: Sampler::Ddim,
             n: 10,
             classes: (0..NUM_CLASSES).collect(),
             steps: 10,
@@ -381,7 +383,7 @@ impl SampleConfig {
         if self.classes.is_empty() {
             return Err(SampleError::BadClasses);
         }
-        if self.sampler == Method::V2 {
+        if self.sampler == Sampler::V2 {
             let k = self.classes.len();
             if !self.n.is_multiple_of(k) {
                 return Err(SampleError::V2NotMultiple { n: self.n, k });
@@ -402,7 +404,7 @@ impl SampleConfig {
     /// The U-Net this config runs: `model` for ddim; v1/v2 always steer the unconditional one
     /// (the one place that says so).
     pub fn unet(&self) -> ModelKind {
-        if self.sampler == Method::Ddim {
+        if self.sampler == Sampler::Ddim {
             self.model
         } else {
             ModelKind::Unconditional
@@ -423,7 +425,7 @@ impl SampleConfig {
     /// schedule [`faded_strength`] at the step's log-SNR, else the paper's cut-off (full
     /// strength for `i < steer_until`, none after). 0 for ddim.
     pub fn strength_at(&self, i: usize) -> f64 {
-        if self.sampler == Method::Ddim || i >= self.steps {
+        if self.sampler == Sampler::Ddim || i >= self.steps {
             return 0.0;
         }
         match self.fade {
@@ -444,7 +446,7 @@ impl SampleConfig {
 
     /// Eta at step `i`: `fan_eta` at v2's factor fan-out steps, `eta` elsewhere.
     pub fn eta_at(&self, i: usize) -> f64 {
-        let fans = if self.sampler == Method::V2 { fan_factors(self.n / self.classes.len()).len() } else { 0 };
+        let fans = if self.sampler == Sampler::V2 { fan_factors(self.n / self.classes.len()).len() } else { 0 };
         match self.fan_eta {
             Some(e) if (1..=fans).contains(&i) => e,
             _ => self.eta,
@@ -453,12 +455,12 @@ impl SampleConfig {
 
     /// Whether the images are steered to classes (everything but unconditional ddim).
     pub fn has_classes(&self) -> bool {
-        !(self.sampler == Method::Ddim && self.model == ModelKind::Unconditional)
+        !(self.sampler == Sampler::Ddim && self.model == ModelKind::Unconditional)
     }
 
     /// Manifest entries this config needs: the U-Net, then the steering network for v1/v2.
     pub fn entries(&self) -> (&'static str, Option<&'static str>) {
-        (self.unet().name(), (self.sampler != Method::Ddim).then(|| self.steering.name()))
+        (self.unet().name(), (self.sampler != Sampler::Ddim).then(|| self.steering.name()))
     }
 
     /// The class of each output image, in output order: contiguous blocks, one per requested
@@ -522,7 +524,7 @@ impl SampleConfig {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
                 "model" => c.model = ModelKind::from_name(v).ok_or_else(|| bad(k, v))?,
-                "sampler" => c.sampler = Method::from_name(v).ok_or_else(|| bad(k, v))?,
+                "sampler" => c.sampler = Sampler::from_name(v).ok_or_else(|| bad(k, v))?,
                 "n" => c.n = v.parse().map_err(|_| bad(k, v))?,
                 "classes" => c.classes = parse_classes(v)?,
                 "steps" => c.steps = v.parse().map_err(|_| bad(k, v))?,
@@ -546,10 +548,10 @@ impl SampleConfig {
     /// the conditional U-Net's rows when it steers (classifier-free guidance).
     pub fn unet_rows_per_step(&self) -> Vec<usize> {
         let rows = match self.sampler {
-            Method::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
+            Sampler::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
             _ => vec![self.n; self.steps],
         };
-        if self.sampler == Method::Ddim || !self.steering.is_unet() {
+        if self.sampler == Sampler::Ddim || !self.steering.is_unet() {
             return rows;
         }
         let k = self.classes.len();
@@ -557,8 +559,8 @@ impl SampleConfig {
         let steered = |i: usize, b: usize| match self.sampler {
             // v2: step 0 fans one row out into k classes; a factor step steers all copies but
             // the first.
-            Method::V2 if i == 0 => k,
-            Method::V2 if i <= factors.len() => b * (factors[i - 1] - 1),
+            Sampler::V2 if i == 0 => k,
+            Sampler::V2 if i <= factors.len() => b * (factors[i - 1] - 1),
             _ => b,
         };
         rows.iter().enumerate().map(|(i, &b)| b + if self.steers(i) { steered(i, b) } else { 0 }).collect()

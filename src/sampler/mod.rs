@@ -15,7 +15,7 @@ mod v1;
 mod v2;
 
 pub use config::{
-    faded_strength, parse_classes, Method, ModelKind, SampleConfig, SampleError, Solver, SteeringKind, CFG_FADE,
+    faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, Solver, SteeringKind, CFG_FADE,
     CFG_STRENGTH, CLASS_NAMES, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N,
     MAX_STEPS, MAX_STRENGTH,
 };
@@ -127,11 +127,11 @@ impl<'a> Sampling<'a> {
         if wanted != got {
             return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
         }
-        if cfg.sampler != Method::Ddim && nets.steering.is_none() {
+        if cfg.sampler != Sampler::Ddim && nets.steering.is_none() {
             return Err(SampleError::NoSteering(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
-        let fan_out = (cfg.sampler == Method::V2).then(|| v2::FanOut::new(cfg));
+        let fan_out = (cfg.sampler == Sampler::V2).then(|| v2::FanOut::new(cfg));
         let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
         let part_rows = Rows::new(part, rows);
         let x = match x {
@@ -178,7 +178,7 @@ impl<'a> Sampling<'a> {
         let fan_out = self.fan_out.take();
         let (x, v) = match (&fan_out, self.cfg.sampler) {
             (Some(f), _) => f.velocity(self, x, log_snr),
-            (None, Method::V1) => (x.clone(), v1::velocity(self, x, log_snr)),
+            (None, Sampler::V1) => (x.clone(), v1::velocity(self, x, log_snr)),
             (None, _) => (x.clone(), self.unet(x, log_snr)),
         };
         self.fan_out = fan_out;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::config::{
-    Method, ModelKind, SampleConfig, Solver, SteeringKind, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+    ModelKind, SampleConfig, Sampler, Solver, SteeringKind, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 
 /// One entry of the method menu: a U-Net and a sampler.
@@ -15,7 +15,7 @@ pub struct MethodChoice {
     pub value: String,
     pub label: &'static str,
     pub model: ModelKind,
-    pub sampler: Method,
+    pub sampler: Sampler,
 }
 
 /// One steering network and what an empty strength or fade means for it.
@@ -62,7 +62,7 @@ pub struct PageSchema {
     pub limits: Limits,
     /// Which samplers each sampler-specific setting applies to (the others leave it out of
     /// their share links).
-    pub applies: Vec<(&'static str, Vec<Method>)>,
+    pub applies: Vec<(&'static str, Vec<Sampler>)>,
     /// The form's initial settings.
     pub defaults: SampleConfig,
     /// The most Web Workers the page splits a CPU run into (each holds its own copy of the
@@ -81,7 +81,7 @@ impl SampleConfig {
         let layer = SteeringKind::default();
         SampleConfig {
             model: ModelKind::Unconditional,
-            sampler: Method::V2,
+            sampler: Sampler::V2,
             n: 20,
             steps: 5,
             eta: 0.0,
@@ -110,21 +110,21 @@ impl SteeringKind {
 const PAGE_STEERING: [SteeringKind; 3] = [SteeringKind::Guide, SteeringKind::Paper, SteeringKind::Conditional];
 
 pub fn page_schema() -> PageSchema {
-    let method = |model: ModelKind, sampler: Method, label| MethodChoice {
+    let method = |model: ModelKind, sampler: Sampler, label| MethodChoice {
         value: format!("{}/{}", model.name(), sampler.name()),
         label,
         model,
         sampler,
     };
     let range = |min, max| Range { min, max: Some(max) };
-    let steered = vec![Method::V1, Method::V2];
+    let steered = vec![Sampler::V1, Sampler::V2];
     PageSchema {
         classes: CLASS_NAMES,
         methods: vec![
-            method(ModelKind::Conditional, Method::Ddim, "conditional U-Net, ddim"),
-            method(ModelKind::Unconditional, Method::Ddim, "unconditional U-Net, ddim"),
-            method(ModelKind::Unconditional, Method::V1, "unconditional + steering, v1"),
-            method(ModelKind::Unconditional, Method::V2, "unconditional + steering, v2 (fan-out)"),
+            method(ModelKind::Conditional, Sampler::Ddim, "conditional U-Net, ddim"),
+            method(ModelKind::Unconditional, Sampler::Ddim, "unconditional U-Net, ddim"),
+            method(ModelKind::Unconditional, Sampler::V1, "unconditional + steering, v1"),
+            method(ModelKind::Unconditional, Sampler::V2, "unconditional + steering, v2 (fan-out)"),
         ],
         steering: PAGE_STEERING
             .iter()
@@ -154,8 +154,8 @@ pub fn page_schema() -> PageSchema {
             ("strength", steered.clone()),
             ("fade", steered.clone()),
             ("steer_until", steered),
-            ("w", vec![Method::V2]),
-            ("fan_eta", vec![Method::V2]),
+            ("w", vec![Sampler::V2]),
+            ("fan_eta", vec![Sampler::V2]),
         ],
         defaults: SampleConfig::page_default(),
         max_workers: MAX_WORKERS,
@@ -188,7 +188,7 @@ mod tests {
         }
         // Out of the limits is refused, at them accepted.
         let at = |n, steps| SampleConfig {
-            sampler: Method::Ddim,
+            sampler: Sampler::Ddim,
             model: ModelKind::Conditional,
             n,
             steps,
