@@ -175,11 +175,10 @@ impl Bench {
         println!("|---|---|---|---|---|---|---|---|---|");
         let nets = loaded.nets();
         let unet = Timed::new(nets.unet);
-        let layer = nets.steering.map(Timed::new);
-        let timed = Nets { unet: &unet, steering: layer.as_ref().map(|l| l as &dyn Steer) };
+        let steering = nets.steering.map(Timed::new);
         let mut split = Vec::new();
         for &steps in &self.steps {
-            let (best, mut round_ratios) = self.rounds(steps, base, timed, (&unet, layer.as_ref()), device);
+            let (best, mut round_ratios) = self.rounds(steps, base, (&unet, steering.as_ref()), device);
             round_ratios.sort_by(f64::total_cmp);
             let per_round = format!(
                 "{:.2}× ({:.2}–{:.2}×)",
@@ -211,10 +210,10 @@ impl Bench {
         &self,
         steps: usize,
         base: &SampleConfig,
-        nets: Nets<'_>,
-        (unet, layer): (&Timed<'_, dyn Denoiser + '_>, Option<&Timed<'_, dyn Steer + '_>>),
+        (unet, steering): (&Timed<'_, dyn Denoiser + '_>, Option<&Timed<'_, dyn Steer + '_>>),
         device: &Device,
     ) -> ([(f64, f64, f64); 3], Vec<f64>) {
+        let nets = Nets { unet, steering: steering.map(|s| s as &dyn Steer) };
         let mut best = [(f64::INFINITY, 0.0, 0.0); 3];
         let mut round_ratios = Vec::new();
         for round in 0..=self.reps {
@@ -223,7 +222,7 @@ impl Bench {
                 let cfg = SampleConfig { sampler, steps, seed: round as u64, ..base.clone() };
                 let s = Instant::now();
                 sync(sample(&cfg, nets, device, |_| {}).expect("checked in run").images);
-                let run = (s.elapsed().as_secs_f64(), unet.take(), layer.map_or(0.0, Timed::take));
+                let run = (s.elapsed().as_secs_f64(), unet.take(), steering.map_or(0.0, Timed::take));
                 totals[j] = run.0;
                 if round > 0 && run.0 < best[j].0 {
                     best[j] = run;

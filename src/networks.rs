@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use crate::sampler::{ModelKind, Nets, SampleConfig, Steer, Steering, SteeringKind};
-use crate::weights::Manifest;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
+
+use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
+use crate::sampler::{ModelKind, Nets, SampleConfig, Steer, Steering, SteeringKind};
+use crate::weights::Manifest;
 
 /// Where the networks come from.
 #[derive(Args, Debug, Clone)]
@@ -40,12 +41,12 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn nets(&self) -> Nets<'_> {
-        Nets { unet: &self.unet, steering: self.steering.as_ref().map(|l| l as &dyn Steer) }
+        Nets { unet: &self.unet, steering: self.steering.as_ref().map(|s| s as &dyn Steer) }
     }
 }
 
 pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Result<Loaded> {
-    let (unet_name, layer_name) = cfg.entries();
+    let (unet_name, steering_name) = cfg.entries();
     let mut sha256 = BTreeMap::new();
     if args.random_init {
         let ucfg = UNetConfig::new()
@@ -56,8 +57,8 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
         device.seed(args.init_seed);
         sha256.insert(unet_name.to_string(), "random-init".to_string());
         let unet = ucfg.init(device);
-        let layer = layer_name.map(|l| {
-            sha256.insert(l.to_string(), "random-init".to_string());
+        let steering = steering_name.map(|name| {
+            sha256.insert(name.to_string(), "random-init".to_string());
             match cfg.steering {
                 SteeringKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
                 SteeringKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
@@ -65,7 +66,7 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
                 SteeringKind::Conditional => Steering::UNet(ucfg.clone().with_conditional(true).init(device)),
             }
         });
-        return Ok(Loaded { unet, steering: layer, sha256 });
+        return Ok(Loaded { unet, steering, sha256 });
     }
     let dir = &args.weights;
     let manifest = Manifest::read(dir).with_context(|| {
@@ -74,13 +75,13 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
     let bytes = manifest.read_file(dir, unet_name)?;
     let unet = manifest.load_unet(unet_name, &bytes, device)?;
     sha256.insert(unet_name.to_string(), manifest.entry(unet_name)?.sha256.clone());
-    let layer = match layer_name {
-        Some(l) => {
-            let bytes = manifest.read_file(dir, l)?;
-            sha256.insert(l.to_string(), manifest.entry(l)?.sha256.clone());
-            Some(manifest.load_steering(l, &bytes, device)?)
+    let steering = match steering_name {
+        Some(name) => {
+            let bytes = manifest.read_file(dir, name)?;
+            sha256.insert(name.to_string(), manifest.entry(name)?.sha256.clone());
+            Some(manifest.load_steering(name, &bytes, device)?)
         }
         None => None,
     };
-    Ok(Loaded { unet, steering: layer, sha256 })
+    Ok(Loaded { unet, steering, sha256 })
 }

@@ -39,6 +39,8 @@ pub struct SteeringOptions {
 }
 
 impl SteeringOptions {
+    /// `cfg` steered and stepped as these options say: under the fade (the network's own
+    /// unless given) unless the paper's step rule is asked for; fan-eta only for v2.
     pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
         let paper = self.paper_rule || self.steer_until.is_some();
         SampleConfig {

@@ -126,8 +126,8 @@ pub fn run(a: SampleArgs) -> anyhow::Result<()> {
     let wall = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let labels = write_images(&a.out, &cfg, &data, &loaded)?;
-    let run = json!({ "unet_rows": out.unet_rows, "wall_s": wall, "device": backend.name() });
-    write_manifest(&a.out, &cfg, &labels, &loaded, run)?;
+    let cost = RunCost { unet_rows: out.unet_rows, wall_s: wall, backend };
+    write_manifest(&a.out, &cfg, &labels, &loaded, &cost)?;
     println!("{} images in {:.2} s ({} U-Net rows) → {}", cfg.n, wall, out.unet_rows, a.out.display());
     if let Some(i) = from_png.and_then(|p| p.image).filter(|&i| i < cfg.n) {
         println!("the PNG's image is {}/{}_{i:04}.png", a.out.display(), labels[i]);
@@ -162,15 +162,22 @@ fn write_images(dir: &Path, cfg: &SampleConfig, data: &[f32], loaded: &Loaded) -
     Ok(labels)
 }
 
-/// `manifest.json`: the settings, the files, the weights and what the run cost (`run`).
+/// What a run cost, for its manifest.
+struct RunCost {
+    unet_rows: usize,
+    wall_s: f64,
+    backend: Backend,
+}
+
+/// `manifest.json`: the settings, the files, the weights and what the run cost.
 fn write_manifest(
     dir: &Path,
     cfg: &SampleConfig,
     labels: &[&str],
     loaded: &Loaded,
-    run: serde_json::Value,
+    cost: &RunCost,
 ) -> anyhow::Result<()> {
-    let mut manifest = json!({
+    let manifest = json!({
         "model": cfg.unet().name(),
         "sampler": cfg.sampler,
         "n": cfg.n,
@@ -182,11 +189,13 @@ fn write_manifest(
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),
+        "unet_rows": cost.unet_rows,
+        "wall_s": cost.wall_s,
+        "device": cost.backend.name(),
         "weights_sha256": loaded.sha256,
         "config": cfg,
         "share_link": format!("#{}", cfg.to_fragment()),
     });
-    manifest.as_object_mut().expect("an object").extend(run.as_object().expect("an object").clone());
     write_atomic(&dir.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(())
 }

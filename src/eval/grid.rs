@@ -21,7 +21,7 @@ use crate::weights::{write_atomic, Manifest};
 
 /// One evaluation: every method × N × step count, `seeds` runs each.
 pub struct EvalGrid {
-    /// Rows of the table, parsed by [`MethodSpec::parse`] (e.g. `conditional`, `v2-layer-guide`).
+    /// Rows of the table, parsed by [`parse_method`] (e.g. `conditional`, `v2-layer-guide`).
     pub methods: Vec<String>,
     pub n: Vec<usize>,
     pub steps: Vec<usize>,
@@ -48,20 +48,20 @@ struct MethodSpec {
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
 /// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
-fn parse_method(method: &str, default_layer: SteeringKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Sampler::Ddim, steering: default_layer };
+fn parse_method(method: &str, default_steering: SteeringKind) -> anyhow::Result<MethodSpec> {
+    let ddim = |model| MethodSpec { model, sampler: Sampler::Ddim, steering: default_steering };
     if let Some(model) = ModelKind::from_name(method) {
         return Ok(ddim(model));
     }
     let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
     let sampler = Sampler::from_name(name).filter(|&m| m != Sampler::Ddim);
-    let layer = match suffix {
-        "" => Some(default_layer),
+    let steering = match suffix {
+        "" => Some(default_steering),
         "teacher" => Some(SteeringKind::Conditional),
         s => SteeringKind::from_name(s),
     };
-    match (sampler, layer) {
-        (Some(sampler), Some(layer)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, steering: layer }),
+    match (sampler, steering) {
+        (Some(sampler), Some(steering)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, steering }),
         _ => anyhow::bail!(
             "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
              -layer, -layer-residual, -layer-guide or -conditional"
@@ -245,9 +245,9 @@ impl Report {
         let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
         // What steered the run: the network and the strength (empty for ddim).
         let mut steering = match cfg.entries().1 {
-            Some(layer) => match cfg.fade {
-                Some(p) => format!("{layer} x{} fade {p}", cfg.strength()),
-                None => format!("{layer} x{} until {}", cfg.strength(), cfg.steer_until()),
+            Some(network) => match cfg.fade {
+                Some(p) => format!("{network} x{} fade {p}", cfg.strength()),
+                None => format!("{network} x{} until {}", cfg.strength(), cfg.steer_until()),
             },
             None => String::new(),
         };

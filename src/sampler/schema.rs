@@ -78,15 +78,15 @@ impl SampleConfig {
     /// The settings a visitor starts from, chosen by the README's sweep: v2 with the guide,
     /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
     pub fn page_default() -> Self {
-        let layer = SteeringKind::default();
+        let steering = SteeringKind::default();
         SampleConfig {
             model: ModelKind::Unconditional,
             sampler: Sampler::V2,
             n: 20,
             steps: 5,
             eta: 0.0,
-            steering: layer,
-            fade: Some(layer.default_fade()),
+            steering,
+            fade: Some(steering.default_fade()),
             solver: Solver::DpmPp2m,
             fan_eta: Some(1.0),
             ..Default::default()

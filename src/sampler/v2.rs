@@ -68,7 +68,7 @@ impl FanOut {
         let i = run.i;
         let v = run.unet(x.clone(), log_snr);
         if i == 0 {
-            // Sampler §5, step 0: the one row becomes one row per class, each steered to it.
+            // Method §5, step 0: the one row becomes one row per class, each steered to it.
             let classes = run.cfg.classes.clone();
             let k = classes.len();
             let plain = repeat_rows(v.clone(), k);

@@ -9,6 +9,7 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 
 use super::trainer::{train_step, Frozen, Objective};
+use super::DEFAULTS;
 use crate::model::conv::set_matmul_1x1;
 use crate::model::UNetConfig;
 use crate::noise::Noise;
@@ -88,7 +89,7 @@ impl TrainBench {
                     &Objective::default(),
                     &mut rng,
                     2e-4,
-                    0.998,
+                    DEFAULTS.ema_decay,
                 );
                 // Reading the loss back waits for the step: the time is the step's, not its launch's.
                 let loss = loss.into_scalar::<f32>();

@@ -57,9 +57,9 @@ impl Campaign {
                         .with_conditional(kind == ModelKind::Conditional);
                     train_unet(&self.settings(kind.name(), share), config, device.clone())?
                 }
-                Phase::Steering(layer) => {
-                    let t = SteeringTraining { steering: layer, unet: self.out.clone(), objective: objective(layer) };
-                    train_steering(&self.settings(layer.name(), share), &t, device.clone())?
+                Phase::Steering(steering) => {
+                    let t = SteeringTraining { steering, unet: self.out.clone(), objective: objective(steering) };
+                    train_steering(&self.settings(steering.name(), share), &t, device.clone())?
                 }
             }
         }
@@ -97,9 +97,9 @@ impl Campaign {
 
 /// The paper's layer keeps the paper's objective; the others train where v1/v2 steer, the guide
 /// on the conditional U-Net's velocity.
-fn objective(layer: SteeringKind) -> Objective {
+fn objective(steering: SteeringKind) -> Objective {
     let (t_min, weighting) =
-        if layer == SteeringKind::Paper { (0.0, Weighting::Sigmoid) } else { (0.5, Weighting::None) };
-    let target = if layer == SteeringKind::Guide { Target::Conditional } else { Target::Data };
+        if steering == SteeringKind::Paper { (0.0, Weighting::Sigmoid) } else { (0.5, Weighting::None) };
+    let target = if steering == SteeringKind::Guide { Target::Conditional } else { Target::Data };
     Objective::new(t_min, 1.0, weighting, target).expect("a valid t range")
 }

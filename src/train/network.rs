@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::data::Cifar;
-use super::trainer::{fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig, Trainable};
+use super::trainer::{fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
 use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
 use crate::sampler::{ModelKind, SteeringKind};
 use crate::weights::{load_bytes, Arch, Manifest};
@@ -200,7 +200,7 @@ fn train_network<M: Trainable>(
 
 /// The resume rule: the step limit and the patience may change between sessions; every other
 /// setting must be the checkpoint's, or the resumed run would not be the run it continues.
-fn resumed(mut state: super::trainer::TrainState, c: &TrainConfig) -> anyhow::Result<super::trainer::TrainState> {
+fn resumed(mut state: TrainState, c: &TrainConfig) -> anyhow::Result<TrainState> {
     state.config.max_steps = c.max_steps;
     state.config.patience = c.patience;
     anyhow::ensure!(state.config == *c, "the checkpoint was made with other settings: {:?}", state.config);
