@@ -160,6 +160,11 @@ fn pngs_remember_their_settings() {
     assert_eq!(prov.image, Some(5));
     assert!(prov.fragment.contains("sampler=v1") && prov.fragment.contains("strength=2"), "{}", prov.fragment);
     assert_eq!(prov.weights.get("unconditional").map(String::as_str), Some("random-init"));
+    // The run's manifest names its steering network under the one name the share link uses.
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["steering"], "layer-guide");
+    assert_eq!(manifest["config"]["steering"], "layer-guide");
+    assert!(prov.fragment.contains("steering=layer-guide"), "{}", prov.fragment);
 
     let b = tmp("png-b");
     let o = sample(&b, &["--from-png", a.join("dog_0005.png").to_str().unwrap()]);

@@ -185,7 +185,7 @@ fn write_manifest(
         "eta": cfg.eta,
         "seed": cfg.seed,
         "w": cfg.w,
-        "layer": cfg.entries().1,
+        "steering": cfg.entries().1,
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,
         "files": labels.iter().enumerate().map(|(i, l)| format!("{l}_{i:04}.png")).collect::<Vec<_>>(),
