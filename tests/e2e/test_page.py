@@ -265,24 +265,39 @@ def main():
         wait(lambda: step_of() >= 2, "the long run to start")
         assert not d.find_element(By.ID, "fanout").is_displayed(), "the fan-out view is v2's only"
         slowest = 0.0
+        first_step, started = step_of(), time.time()
         for _ in range(5):
             t0 = time.time()
             d.find_element(By.ID, "all-classes").click()
             d.execute_script("return document.getElementById('progress-text').textContent")
             slowest = max(slowest, time.time() - t0)
             time.sleep(0.3)
-        assert slowest < 1.0, f"the page took {slowest:.2f} s to answer during a run"
-        before = step_of()
-        wait(lambda: step_of() > before, "a later step to repaint the progress")
+        wait(lambda: step_of() > first_step + 1, "two more steps to repaint the progress")
+        step_s = (time.time() - started) / (step_of() - first_step)
         at_cancel = step_of()
         d.find_element(By.ID, "cancel").click()
         wait(lambda: d.find_element(By.ID, "progress-text").text == "cancelled", "Cancel to stop the run", timeout=120)
         last = d.execute_script("return window.lastStepShown || 0")
         longest = d.execute_script("return Math.max(0, ...window.longTasks)")
-        print(f"e2e: during a 40-image 60-step CPU run: clicks answered within {slowest:.2f} s, longest main-thread "
-              f"task {longest:.0f} ms; cancelled at step {at_cancel}, last step shown {last}")
+        # The bounds scale with this machine's step time, so a loaded machine passes them, while
+        # a page that computed on its own thread (every task a step long, every click waiting for
+        # one) fails at least the task bound whatever the machine.
+        click_bound, task_bound_ms = max(1.0, 0.5 * step_s), max(100.0, 250.0 * step_s)
+        print(f"e2e: during a 40-image 60-step CPU run ({step_s:.2f} s a step): clicks answered within {slowest:.2f} s "
+              f"(bound {click_bound:.2f}), longest main-thread task {longest:.0f} ms (bound {task_bound_ms:.0f}); "
+              f"cancelled at step {at_cancel}, last step shown {last}")
+        assert slowest < click_bound, f"the page took {slowest:.2f} s to answer during a run"
         assert last <= at_cancel + 1, f"Cancel at step {at_cancel}, but the run went on to step {last}"
-        assert longest < 250, f"a main-thread task took {longest:.0f} ms"
+        assert longest < task_bound_ms, f"a main-thread task took {longest:.0f} ms"
+        # And the task bound does catch such a page: one step's work in a task of the page's own
+        # thread (a task of the page: the observer does not see the test driver's scripts).
+        d.execute_script("""window.longTasks = [];
+            setTimeout((ms) => { const end = performance.now() + ms; while (performance.now() < end) {} }, 0, arguments[0]);""",
+                         1000 * step_s)
+        wait(lambda: d.execute_script("return window.longTasks.length") > 0, "the observer to report the frozen task")
+        frozen = d.execute_script("return Math.max(0, ...window.longTasks)")
+        assert frozen >= task_bound_ms, f"a step-long task ({frozen:.0f} ms) passes the bound {task_bound_ms:.0f} ms"
+        print(f"e2e: a step-long task on the page's own thread ({frozen:.0f} ms) fails the task bound")
         assert not d.find_element(By.ID, "generate").get_attribute("disabled")
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         again = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
