@@ -10,7 +10,7 @@ use crate::device::Backend;
 use crate::networks::{self, Loaded, NetSource};
 use crate::noise::Noise;
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, Denoiser, ModelKind, Nets, SampleConfig, Sampler, Steer};
+use crate::sampler::{sample, Denoiser, ModelKind, Nets, SampleConfig, SamplerKind, Steer, SteeringKind};
 
 /// What to time.
 pub struct Bench {
@@ -24,7 +24,7 @@ pub struct Bench {
     pub batch: usize,
 }
 
-const SAMPLERS: [Sampler; 3] = [Sampler::Ddim, Sampler::V1, Sampler::V2];
+const SAMPLERS: [SamplerKind; 3] = SamplerKind::ALL;
 
 /// A network that adds the time of each call to `spent`: where a sampler's time goes. The CPU
 /// backend computes eagerly, so a call's time is its work; on wgpu it would only be dispatch.
@@ -106,24 +106,25 @@ impl Bench {
         backend: Backend,
     ) -> anyhow::Result<()> {
         anyhow::ensure!(self.reps >= 1, "--reps must be at least 1");
-        let base = steering.apply(SampleConfig {
-            model: ModelKind::Unconditional,
-            sampler: Sampler::V1,
-            n: self.n,
-            eta: 1.0,
-            ..Default::default()
-        });
+        // Every sampler runs the unconditional U-Net, ddim too, so that the table compares samplers.
+        let of = |sampler, steps| {
+            steering.apply(
+                sampler,
+                ModelKind::Unconditional,
+                SampleConfig { n: self.n, steps, eta: 1.0, ..Default::default() },
+            )
+        };
         // Every setting is checked before anything runs: a bad N or step count is an error, not a
         // panic halfway through.
         for &steps in &self.steps {
             for sampler in SAMPLERS {
-                SampleConfig { sampler, steps, ..base.clone() }.validate()?;
+                of(sampler, steps).validate()?;
             }
         }
-        let loaded = networks::load(nets, &SampleConfig { sampler: Sampler::V2, steps: 5, ..base.clone() }, device)?;
+        let loaded = networks::load(nets, &of(SamplerKind::V2, 5), device)?;
         println!("backend {}, N = {}, best of {} runs", backend.name(), self.n, self.reps);
-        self.networks(&loaded, &base, device);
-        let split = self.samplers(&loaded, &base, device);
+        self.networks(&loaded, steering.steering, device);
+        let split = self.samplers(&loaded, &of, device);
         if backend == Backend::Flex {
             println!("\nWhere the fastest run of each went (s):\n");
             println!("| steps | sampler | total | U-Net | steering | rest |\n|---|---|---|---|---|---|");
@@ -134,7 +135,7 @@ impl Bench {
 
     /// The U-Net's images/s and cost per row by batch size, and the steering network's share of
     /// a U-Net forward.
-    fn networks(&self, loaded: &Loaded, base: &SampleConfig, device: &Device) {
+    fn networks(&self, loaded: &Loaded, steering_kind: SteeringKind, device: &Device) {
         // Inputs are drawn before the clocks start: drawing 100 noise images takes milliseconds,
         // which would count against the steering network's small time.
         let mut noise = Noise::new(1);
@@ -159,7 +160,7 @@ impl Bench {
             let tl = min_time(self.reps, |_| sync(steer.steer(x.clone(), v.clone(), -2.0, &classes)));
             println!(
                 "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
-                base.steering.name(),
+                steering_kind.name(),
                 self.batch,
                 tl,
                 100.0 * tl / t
@@ -168,7 +169,12 @@ impl Bench {
     }
 
     /// The samplers' table; returns the rows of the where-the-time-went table.
-    fn samplers(&self, loaded: &Loaded, base: &SampleConfig, device: &Device) -> Vec<String> {
+    fn samplers(
+        &self,
+        loaded: &Loaded,
+        of: &dyn Fn(SamplerKind, usize) -> SampleConfig,
+        device: &Device,
+    ) -> Vec<String> {
         // Two views of the ratio: fastest run against fastest run, and the median over rounds of
         // each round's own ratio (its three runs back to back, so a slow spell mostly cancels).
         println!("| steps | ddim s | v1 s | v2 s | ddim/v1 | ddim/v2 | ddim/v2 per round: median (range) | rows ddim | rows v2 |");
@@ -178,7 +184,7 @@ impl Bench {
         let steering = nets.steering.map(Timed::new);
         let mut split = Vec::new();
         for &steps in &self.steps {
-            let (best, mut round_ratios) = self.rounds(steps, base, (&unet, steering.as_ref()), device);
+            let (best, mut round_ratios) = self.rounds(steps, of, (&unet, steering.as_ref()), device);
             round_ratios.sort_by(f64::total_cmp);
             let per_round = format!(
                 "{:.2}× ({:.2}–{:.2}×)",
@@ -191,8 +197,7 @@ impl Bench {
                 split.push(format!("| {steps} | {} | {total:.2} | {u:.2} | {l:.2} | {rest:.2} |", sampler.name()));
             }
             let [d, v1, v2] = best.map(|b| b.0);
-            let rows = |sampler| SampleConfig { sampler, steps, ..base.clone() }.unet_rows();
-            let (rd, r2) = (rows(Sampler::Ddim), rows(Sampler::V2));
+            let (rd, r2) = (of(SamplerKind::Ddim, steps).unet_rows(), of(SamplerKind::V2, steps).unet_rows());
             println!(
                 "| {steps} | {d:.2} | {v1:.2} | {v2:.2} | {:.2}× | {:.2}× | {per_round} | {rd} | {r2} |",
                 d / v1,
@@ -209,7 +214,7 @@ impl Bench {
     fn rounds(
         &self,
         steps: usize,
-        base: &SampleConfig,
+        of: &dyn Fn(SamplerKind, usize) -> SampleConfig,
         (unet, steering): (&Timed<'_, dyn Denoiser + '_>, Option<&Timed<'_, dyn Steer + '_>>),
         device: &Device,
     ) -> ([(f64, f64, f64); 3], Vec<f64>) {
@@ -219,7 +224,7 @@ impl Bench {
         for round in 0..=self.reps {
             let mut totals = [0.0; 3];
             for (j, &sampler) in SAMPLERS.iter().enumerate() {
-                let cfg = SampleConfig { sampler, steps, seed: round as u64, ..base.clone() };
+                let cfg = SampleConfig { seed: round as u64, ..of(sampler, steps) };
                 let s = Instant::now();
                 sync(sample(&cfg, nets, device, |_| {}).expect("checked in run").images);
                 let run = (s.elapsed().as_secs_f64(), unet.take(), steering.map_or(0.0, Timed::take));

@@ -57,9 +57,9 @@ pub fn load(args: &NetSource, cfg: &SampleConfig, device: &Device) -> anyhow::Re
         device.seed(args.init_seed);
         sha256.insert(unet_name.to_string(), "random-init".to_string());
         let unet = ucfg.init(device);
-        let steering = steering_name.map(|name| {
-            sha256.insert(name.to_string(), "random-init".to_string());
-            match cfg.steering {
+        let steering = cfg.sampler.steering().map(|s| {
+            sha256.insert(s.kind.name().to_string(), "random-init".to_string());
+            match s.kind {
                 SteeringKind::Paper => Steering::Layer(ClassLayerConfig::new().init(device)),
                 SteeringKind::Residual => Steering::Layer(ClassLayerConfig::new().with_residual(true).init(device)),
                 SteeringKind::Guide => Steering::Guide(GuideNetConfig::new().init(device)),

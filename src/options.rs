@@ -1,9 +1,9 @@
 //! How v1/v2 steer and how every sampler steps, as the flags `sample`, `eval` and `bench`
-//! share, and the rule that turns them into a [`SampleConfig`]'s fields.
+//! share, and the rule that turns them into a [`SampleConfig`]'s sampler and solver.
 
 use clap::Args;
 
-use crate::sampler::{SampleConfig, Sampler, Solver, SteeringKind};
+use crate::sampler::{ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_W};
 
 /// How v1/v2 steer and how every sampler steps.
 #[derive(Args, Debug, Clone)]
@@ -36,20 +36,29 @@ pub struct SteeringOptions {
     /// them apart when eta is 0).
     #[arg(long, default_value_t = 1.0)]
     pub fan_eta: f64,
+    /// v2's perturbation scale w of a row's copies.
+    #[arg(long, default_value_t = DEFAULT_W)]
+    pub w: f64,
 }
 
 impl SteeringOptions {
-    /// `cfg` steered and stepped as these options say: under the fade (the network's own
-    /// unless given) unless the paper's step rule is asked for; fan-eta only for v2.
-    pub fn apply(&self, cfg: SampleConfig) -> SampleConfig {
+    /// How v1/v2 steer under these options: under the fade (the network's own unless given)
+    /// unless the paper's step rule is asked for.
+    pub fn steering(&self) -> SteeringConfig {
         let paper = self.paper_rule || self.steer_until.is_some();
-        SampleConfig {
-            steering: self.steering,
-            steer_until: self.steer_until,
+        SteeringConfig {
+            kind: self.steering,
             strength: self.strength,
-            fade: (!paper && cfg.sampler != Sampler::Ddim).then(|| self.fade.unwrap_or(self.steering.default_fade())),
+            steer_until: self.steer_until,
+            fade: (!paper).then(|| self.fade.unwrap_or(self.steering.default_fade())),
+        }
+    }
+
+    /// `cfg` run by `sampler` (`model`: ddim's U-Net) steered and stepped as these options say.
+    pub fn apply(&self, sampler: SamplerKind, model: ModelKind, cfg: SampleConfig) -> SampleConfig {
+        SampleConfig {
+            sampler: Sampler::of(sampler, model, self.steering(), self.w, Some(self.fan_eta)),
             solver: self.solver,
-            fan_eta: (cfg.sampler == Sampler::V2).then_some(self.fan_eta),
             ..cfg
         }
     }

@@ -7,20 +7,41 @@ use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
     fan_factors, sample, v2_rows_per_step, v2_unet_rows, ModelKind, Nets, Part, SampleConfig, SampleError, Sampler,
-    Sampling, Solver, SteeringKind,
+    SamplerKind, Sampling, Solver, SteeringConfig, SteeringKind, DEFAULT_W,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
 const UNCOND: DummyUNet = DummyUNet { conditional: false };
 
 /// The dummy layer stands for the paper's (default strength 1), which the goldens were made with.
-fn cfg(sampler: Sampler, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
-    SampleConfig { model, sampler, n, steps, eta: 1.0, seed: 7, steering: SteeringKind::Paper, ..Default::default() }
+fn cfg(sampler: SamplerKind, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
+    let sampler = Sampler::of(sampler, model, SteeringKind::Paper.into(), DEFAULT_W, None);
+    SampleConfig { sampler, n, steps, eta: 1.0, seed: 7, ..Default::default() }
+}
+
+/// `c` (v1 or v2) with its steering changed by `f`.
+fn steer(c: &SampleConfig, f: impl FnOnce(&mut SteeringConfig)) -> SampleConfig {
+    let mut c = c.clone();
+    f(c.sampler.steering_mut().expect("a steered sampler"));
+    c
+}
+
+/// `c`'s steering (v1 or v2).
+fn steering(c: &SampleConfig) -> SteeringConfig {
+    *c.sampler.steering().expect("a steered sampler")
+}
+
+/// `c` (v2) with fan-eta `e`.
+fn with_fan_eta(c: &SampleConfig, e: Option<f64>) -> SampleConfig {
+    let mut c = c.clone();
+    let Sampler::V2 { fan_eta, .. } = &mut c.sampler else { panic!("v2 only") };
+    *fan_eta = e;
+    c
 }
 
 fn run(c: &SampleConfig) -> (Vec<f32>, usize) {
     let device = Device::flex();
-    let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
+    let unet: &dyn vdiff::sampler::Denoiser = if c.unet() == ModelKind::Conditional { &COND } else { &UNCOND };
     let nets = Nets { unet, steering: Some(&DummyLayer) };
     let out = sample(c, nets, &device, |_| {}).unwrap();
     let v = to_vec(out.images);
@@ -42,21 +63,21 @@ fn counted_rows_per_step(c: &SampleConfig) -> Vec<usize> {
 
 #[test]
 fn golden_ddim_conditional() {
-    let (v, rows) = run(&cfg(Sampler::Ddim, ModelKind::Conditional, 20, 4));
+    let (v, rows) = run(&cfg(SamplerKind::Ddim, ModelKind::Conditional, 20, 4));
     assert_eq!(rows, 80);
     assert_eq!(checksum(&v), GOLDEN_DDIM);
 }
 
 #[test]
 fn golden_v1() {
-    let (v, rows) = run(&cfg(Sampler::V1, ModelKind::Unconditional, 20, 4));
+    let (v, rows) = run(&cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4));
     assert_eq!(rows, 80);
     assert_eq!(checksum(&v), GOLDEN_V1);
 }
 
 #[test]
 fn golden_v2() {
-    let (v, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 20, 4));
+    let (v, rows) = run(&cfg(SamplerKind::V2, ModelKind::Unconditional, 20, 4));
     assert_eq!(rows, 1 + 10 + 20 + 20);
     assert_eq!(checksum(&v), GOLDEN_V2);
 }
@@ -70,7 +91,7 @@ const GOLDEN_V2: (f64, f64) = (-1779.129, -87647.98);
 
 #[test]
 fn eta_zero_ddim_is_deterministic_in_the_noise_only() {
-    let mut c = cfg(Sampler::Ddim, ModelKind::Unconditional, 10, 3);
+    let mut c = cfg(SamplerKind::Ddim, ModelKind::Unconditional, 10, 3);
     c.eta = 0.0;
     let (a, _) = run(&c);
     let (b, _) = run(&c);
@@ -80,8 +101,8 @@ fn eta_zero_ddim_is_deterministic_in_the_noise_only() {
 #[test]
 fn v2_row_accounting() {
     assert_eq!(v2_unet_rows(10, 100, 5), 261);
-    assert_eq!(cfg(Sampler::V2, ModelKind::Unconditional, 100, 5).unet_rows(), 261);
-    assert_eq!(cfg(Sampler::Ddim, ModelKind::Unconditional, 100, 5).unet_rows(), 500);
+    assert_eq!(cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5).unet_rows(), 261);
+    assert_eq!(cfg(SamplerKind::Ddim, ModelKind::Unconditional, 100, 5).unet_rows(), 500);
     // N = 10: no factor fan-out; 1 row, then 10 per step.
     assert!(fan_factors(1).is_empty());
     for steps in 1..6 {
@@ -91,9 +112,9 @@ fn v2_row_accounting() {
     assert_eq!(fan_factors(50), vec![5, 5, 2]);
     assert_eq!(v2_unet_rows(10, 500, 5), 811);
     // The counted rows of a real run agree with the formula.
-    let (_, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 100, 5));
+    let (_, rows) = run(&cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5));
     assert_eq!(rows, 261);
-    let (_, rows) = run(&cfg(Sampler::V2, ModelKind::Unconditional, 10, 3));
+    let (_, rows) = run(&cfg(SamplerKind::V2, ModelKind::Unconditional, 10, 3));
     assert_eq!(rows, 21);
 }
 
@@ -102,9 +123,9 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
     assert_eq!(v2_rows_per_step(10, 100, 5), vec![1, 10, 50, 100, 100]);
     assert_eq!(v2_rows_per_step(10, 500, 3), vec![1, 10, 50]);
     assert_eq!(v2_rows_per_step(2, 8, 4), vec![1, 2, 4, 8]);
-    assert_eq!(cfg(Sampler::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
+    assert_eq!(cfg(SamplerKind::V1, ModelKind::Unconditional, 30, 3).unet_rows_per_step(), vec![30; 3]);
     // Each step's U-Net rows, as a run counts them, are the plan's.
-    let c = SampleConfig { classes: vec![3, 5], ..cfg(Sampler::V2, ModelKind::Unconditional, 12, 5) };
+    let c = SampleConfig { classes: vec![3, 5], ..cfg(SamplerKind::V2, ModelKind::Unconditional, 12, 5) };
     let seen = counted_rows_per_step(&c);
     assert_eq!(seen, c.unet_rows_per_step());
     assert_eq!(seen, vec![1, 2, 6, 12, 12]);
@@ -112,7 +133,7 @@ fn v2_rows_per_step_is_the_plan_a_run_follows() {
 
 #[test]
 fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
-    let c = cfg(Sampler::V2, ModelKind::Unconditional, 100, 5);
+    let c = cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5);
     let device = Device::flex();
     let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut sizes = Vec::new();
@@ -139,7 +160,7 @@ fn v2_tiles_classes_so_row_j_and_j_plus_b_share_a_class() {
 #[test]
 fn v2_regroups_its_tiled_rows_into_class_blocks() {
     let device = Device::flex();
-    let c = SampleConfig { classes: vec![3, 7], ..cfg(Sampler::V2, ModelKind::Unconditional, 6, 4) };
+    let c = SampleConfig { classes: vec![3, 7], ..cfg(SamplerKind::V2, ModelKind::Unconditional, 6, 4) };
     let mut s = Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&DummyLayer) }, &device).unwrap();
     let mut last = None;
     while let Some(info) = s.step() {
@@ -158,19 +179,19 @@ fn v2_regroups_its_tiled_rows_into_class_blocks() {
 
 #[test]
 fn v2_rejects_bad_n_and_too_few_steps() {
-    let c = cfg(Sampler::V2, ModelKind::Unconditional, 7, 5);
+    let c = cfg(SamplerKind::V2, ModelKind::Unconditional, 7, 5);
     let e = c.validate().unwrap_err();
     assert!(matches!(e, SampleError::V2NotMultiple { n: 7, k: 10 }));
     assert!(e.to_string().contains("multiple of 10"), "{e}");
     // N = 500 needs 1 + 3 steps.
-    let c = cfg(Sampler::V2, ModelKind::Unconditional, 500, 3);
+    let c = cfg(SamplerKind::V2, ModelKind::Unconditional, 500, 3);
     let e = c.validate().unwrap_err();
     assert!(matches!(e, SampleError::V2TooFewSteps { need: 4, .. }), "{e}");
-    assert!(cfg(Sampler::V2, ModelKind::Unconditional, 500, 4).validate().is_ok());
+    assert!(cfg(SamplerKind::V2, ModelKind::Unconditional, 500, 4).validate().is_ok());
     // And the stepper refuses to start.
     let device = Device::flex();
     assert!(Sampling::new(
-        &cfg(Sampler::V2, ModelKind::Unconditional, 7, 5),
+        &cfg(SamplerKind::V2, ModelKind::Unconditional, 7, 5),
         Nets { unet: &UNCOND, steering: Some(&DummyLayer) },
         &device
     )
@@ -180,9 +201,9 @@ fn v2_rejects_bad_n_and_too_few_steps() {
 #[test]
 fn out_of_range_settings_are_rejected() {
     for (n, steps) in [(0, 5), (10, 0), (100_000, 5), (10, 100_000)] {
-        assert!(cfg(Sampler::Ddim, ModelKind::Conditional, n, steps).validate().is_err(), "n={n} steps={steps}");
+        assert!(cfg(SamplerKind::Ddim, ModelKind::Conditional, n, steps).validate().is_err(), "n={n} steps={steps}");
     }
-    let mut c = cfg(Sampler::Ddim, ModelKind::Conditional, 10, 2);
+    let mut c = cfg(SamplerKind::Ddim, ModelKind::Conditional, 10, 2);
     c.classes = vec![3, 3];
     assert!(c.validate().is_err());
     c.classes = vec![11];
@@ -194,12 +215,12 @@ fn out_of_range_settings_are_rejected() {
 #[test]
 fn wrong_networks_are_refused() {
     let device = Device::flex();
-    let c = cfg(Sampler::Ddim, ModelKind::Conditional, 10, 2);
+    let c = cfg(SamplerKind::Ddim, ModelKind::Conditional, 10, 2);
     assert!(matches!(
         Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
         Err(SampleError::WrongUNet { .. })
     ));
-    let c = cfg(Sampler::V1, ModelKind::Unconditional, 10, 2);
+    let c = cfg(SamplerKind::V1, ModelKind::Unconditional, 10, 2);
     assert!(matches!(
         Sampling::new(&c, Nets { unet: &UNCOND, steering: None }, &device),
         Err(SampleError::NoSteering(_))
@@ -208,8 +229,8 @@ fn wrong_networks_are_refused() {
 
 #[test]
 fn same_seed_same_images_other_seed_other_images() {
-    for m in [Sampler::Ddim, Sampler::V1, Sampler::V2] {
-        let model = if m == Sampler::Ddim { ModelKind::Conditional } else { ModelKind::Unconditional };
+    for m in SamplerKind::ALL {
+        let model = if m == SamplerKind::Ddim { ModelKind::Conditional } else { ModelKind::Unconditional };
         let c = cfg(m, model, 20, 3);
         let (a, _) = run(&c);
         let (b, _) = run(&c);
@@ -221,7 +242,7 @@ fn same_seed_same_images_other_seed_other_images() {
 
 #[test]
 fn subset_of_classes_splits_n_evenly() {
-    let mut c = cfg(Sampler::V2, ModelKind::Unconditional, 12, 3);
+    let mut c = cfg(SamplerKind::V2, ModelKind::Unconditional, 12, 3);
     c.classes = vec![3, 5];
     assert_eq!(c.image_classes(), [vec![3; 6], vec![5; 6]].concat());
     let (v, rows) = run(&c);
@@ -232,37 +253,72 @@ fn subset_of_classes_splits_n_evenly() {
 
 #[test]
 fn share_link_round_trips_the_config() {
+    let steering = SteeringConfig { kind: SteeringKind::Paper, steer_until: Some(2), strength: Some(1.5), fade: None };
     let c = SampleConfig {
-        model: ModelKind::Unconditional,
-        sampler: Sampler::V2,
+        sampler: Sampler::V2 { steering, w: 0.02, fan_eta: Some(0.75) },
         n: 30,
         classes: vec![1, 4, 9],
         steps: 6,
         eta: 0.5,
         seed: 12345,
-        w: 0.02,
-        steering: SteeringKind::Paper,
-        steer_until: Some(2),
-        strength: Some(1.5),
-        fade: None,
         solver: Solver::DpmPp2m,
-        fan_eta: Some(0.75),
     };
     let link = c.to_fragment();
     assert_eq!(SampleConfig::from_fragment(&format!("#{link}&weights=abc")).unwrap(), c);
-    let faded = SampleConfig { steer_until: None, fade: Some(2.5), steering: SteeringKind::Conditional, ..c };
+    let faded = steer(&c, |s| {
+        s.steer_until = None;
+        s.fade = Some(2.5);
+        s.kind = SteeringKind::Conditional
+    });
     assert_eq!(SampleConfig::from_fragment(&faded.to_fragment()).unwrap(), faded);
+    for c in
+        [cfg(SamplerKind::Ddim, ModelKind::Unconditional, 10, 3), cfg(SamplerKind::V1, ModelKind::Unconditional, 10, 3)]
+    {
+        assert_eq!(SampleConfig::from_fragment(&c.to_fragment()).unwrap(), c);
+    }
     assert!(SampleConfig::from_fragment("sampler=v9").is_err());
     assert!(SampleConfig::from_fragment("n=ten").is_err());
+}
+
+/// A link carries the settings its sampler reads and no other; the flat form (the page's, and
+/// saved configs') carries every field and turns back into the same config.
+#[test]
+fn a_link_carries_only_what_its_sampler_reads() {
+    let ddim = cfg(SamplerKind::Ddim, ModelKind::Unconditional, 10, 3);
+    let v1 = steer(&cfg(SamplerKind::V1, ModelKind::Unconditional, 10, 3), |s| s.fade = Some(2.0));
+    let v2 = with_fan_eta(&cfg(SamplerKind::V2, ModelKind::Unconditional, 10, 3), Some(1.0));
+    let keys = |c: &SampleConfig| -> Vec<String> {
+        c.to_fragment().split('&').map(|kv| kv.split_once('=').unwrap().0.to_string()).collect()
+    };
+    let common = ["sampler", "n", "classes", "steps", "eta", "seed"];
+    assert_eq!(keys(&ddim), [&["model"][..], &common].concat());
+    assert_eq!(keys(&v1), [&common[..], &["steering", "fade"]].concat());
+    assert_eq!(keys(&v2), [&common[..], &["w", "steering", "fan_eta"]].concat());
+    for c in [ddim, v1, v2] {
+        for k in keys(&c).iter().filter(|k| !common.contains(&k.as_str())) {
+            assert!(c.sampler.kind().settings().contains(&k.as_str()), "{k} in {:?}", c.sampler.kind());
+        }
+        let flat = serde_json::to_value(&c).unwrap();
+        assert_eq!(flat["model"], c.unet().name(), "the flat form names the U-Net the sampler runs");
+        assert_eq!(serde_json::from_value::<SampleConfig>(flat).unwrap(), c);
+    }
+    // What a sampler does not read leaves its config alone: ddim given a steering network,
+    // v1 given v2's w.
+    let plain = SampleConfig::from_fragment("model=conditional&sampler=ddim&n=10&steps=3").unwrap();
+    let with_extra =
+        SampleConfig::from_fragment("model=conditional&sampler=ddim&n=10&steps=3&steering=layer&w=0.5").unwrap();
+    assert_eq!(plain, with_extra);
+    let v1 = SampleConfig::from_fragment("model=conditional&sampler=v1&n=10&steps=3").unwrap();
+    assert_eq!(v1.unet(), ModelKind::Unconditional, "v1 runs the unconditional U-Net whatever `model` says");
 }
 
 /// Strength 0 and `steer_until = 0` turn v1 into unconditional ddim, bit for bit: the layer is
 /// not even called, so the same seed gives the same noise and the same arithmetic.
 #[test]
 fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
-    let ddim = run(&cfg(Sampler::Ddim, ModelKind::Unconditional, 20, 4)).0;
-    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
-    let off = [SampleConfig { strength: Some(0.0), ..v1.clone() }, SampleConfig { steer_until: Some(0), ..v1.clone() }];
+    let ddim = run(&cfg(SamplerKind::Ddim, ModelKind::Unconditional, 20, 4)).0;
+    let v1 = cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4);
+    let off = [steer(&v1, |s| s.strength = Some(0.0)), steer(&v1, |s| s.steer_until = Some(0))];
     for c in off {
         assert_eq!(run(&c).0, ddim, "{c:?}");
     }
@@ -273,37 +329,32 @@ fn unsteered_v1_is_unconditional_ddim_bit_for_bit() {
 /// The default steering rule is the paper's `i ≤ steps/2`; `steer_until` and `strength` move it.
 #[test]
 fn steer_until_and_strength_follow_their_definitions() {
-    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
-    assert_eq!(v1.steer_until(), 3);
+    let v1 = cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4);
+    assert_eq!(steering(&v1).steer_until(4), 3);
     assert_eq!((0..4).map(|i| v1.steers(i)).collect::<Vec<_>>(), [true, true, true, false]);
     let paper = run(&v1).0;
-    assert_eq!(run(&SampleConfig { steer_until: Some(3), ..v1.clone() }).0, paper, "explicit default");
-    assert_eq!(run(&SampleConfig { strength: Some(1.0), ..v1.clone() }).0, paper);
-    for other in
-        [SampleConfig { steer_until: Some(4), ..v1.clone() }, SampleConfig { strength: Some(2.0), ..v1.clone() }]
-    {
+    assert_eq!(run(&steer(&v1, |s| s.steer_until = Some(3))).0, paper, "explicit default");
+    assert_eq!(run(&steer(&v1, |s| s.strength = Some(1.0))).0, paper);
+    for other in [steer(&v1, |s| s.steer_until = Some(4)), steer(&v1, |s| s.strength = Some(2.0))] {
         assert_ne!(run(&other).0, paper, "{other:?}");
     }
     // v2 keeps its fan-out when unsteered: N images from one noise image, same row count.
-    let v2 = SampleConfig { strength: Some(0.0), ..cfg(Sampler::V2, ModelKind::Unconditional, 20, 4) };
+    let v2 = steer(&cfg(SamplerKind::V2, ModelKind::Unconditional, 20, 4), |s| s.strength = Some(0.0));
     assert_eq!(run(&v2).1, 1 + 10 + 20 + 20);
 }
 
 #[test]
 fn steering_settings_out_of_range_are_errors() {
-    let v1 = cfg(Sampler::V1, ModelKind::Unconditional, 20, 4);
+    let v1 = cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4);
     for s in [-0.5, 8.5, f64::NAN] {
-        assert!(matches!(
-            SampleConfig { strength: Some(s), ..v1.clone() }.validate(),
-            Err(SampleError::BadStrength(_))
-        ));
+        assert!(matches!(steer(&v1, |c| c.strength = Some(s)).validate(), Err(SampleError::BadStrength(_))));
     }
-    let e = SampleConfig { steer_until: Some(5), ..v1.clone() }.validate().unwrap_err();
+    let e = steer(&v1, |s| s.steer_until = Some(5)).validate().unwrap_err();
     assert!(matches!(e, SampleError::BadSteerUntil { got: 5, steps: 4 }), "{e}");
-    assert!(SampleConfig { steer_until: Some(4), ..v1.clone() }.validate().is_ok());
+    assert!(steer(&v1, |s| s.steer_until = Some(4)).validate().is_ok());
     // The default strength is the layer's.
-    assert_eq!(v1.strength(), 1.0);
-    assert_eq!(SampleConfig { steering: SteeringKind::Guide, ..v1 }.strength(), vdiff::sampler::GUIDE_STRENGTH);
+    assert_eq!(steering(&v1).strength(), 1.0);
+    assert_eq!(steering(&steer(&v1, |s| s.kind = SteeringKind::Guide)).strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("steering=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("strength=lots").is_err());
@@ -316,10 +367,19 @@ fn old_links_keep_their_meaning() {
     let old =
         "model=unconditional&sampler=v2&n=20&classes=0,1,2,3,4,5,6,7,8,9&steps=5&eta=0&seed=3&w=0.01&layer=layer-guide";
     let c = SampleConfig::from_fragment(old).unwrap();
-    assert_eq!((c.fade, c.solver, c.fan_eta, c.steer_until, c.strength), (None, Solver::Ddim, None, None, None));
-    assert_eq!(c.strength(), vdiff::sampler::GUIDE_STRENGTH);
+    let Sampler::V2 { steering, w, fan_eta } = c.sampler else { panic!("{c:?}") };
+    assert_eq!(
+        (steering.fade, c.solver, fan_eta, steering.steer_until, steering.strength),
+        (None, Solver::Ddim, None, None, None)
+    );
+    assert_eq!((steering.kind, w), (SteeringKind::Guide, 0.01));
+    assert_eq!(steering.strength(), vdiff::sampler::GUIDE_STRENGTH);
     assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
-    assert_eq!(c.to_fragment(), old.replace("&layer=", "&steering="), "nothing added to an old link; its key renamed");
+    assert_eq!(
+        c.to_fragment(),
+        old.replace("model=unconditional&", "").replace("&layer=", "&steering="),
+        "nothing added to an old link; its key renamed, the U-Net v2 always runs left unsaid"
+    );
     assert!(SampleConfig::from_fragment("solver=rk4").is_err());
     assert!(SampleConfig::from_fragment("fade=x").is_err());
     assert!(SampleConfig::from_fragment("fan_eta=").is_err());
@@ -329,7 +389,10 @@ fn old_links_keep_their_meaning() {
 /// zero; fade 0 is constant (plain classifier-free guidance); ddim is never steered.
 #[test]
 fn fade_schedule_follows_its_definition() {
-    let c = SampleConfig { fade: Some(2.0), strength: Some(4.0), ..cfg(Sampler::V1, ModelKind::Unconditional, 20, 20) };
+    let c = steer(&cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 20), |s| {
+        s.fade = Some(2.0);
+        s.strength = Some(4.0)
+    });
     c.validate().unwrap();
     let s: Vec<f64> = (0..20).map(|i| c.strength_at(i)).collect();
     assert!((s[0] - 4.0).abs() < 1e-3, "{s:?}");
@@ -343,45 +406,49 @@ fn fade_schedule_follows_its_definition() {
         let want = if share < vdiff::sampler::FADE_FLOOR { 0.0 } else { 4.0 * share };
         assert!((si - want).abs() < 1e-12);
     }
-    let flat = SampleConfig { fade: Some(0.0), ..c.clone() };
+    let flat = steer(&c, |s| s.fade = Some(0.0));
     assert!((0..20).all(|i| flat.strength_at(i) == 4.0));
-    assert!((0..20).all(|i| SampleConfig { sampler: Sampler::Ddim, ..c.clone() }.strength_at(i) == 0.0));
+    assert!((0..20).all(|i| SampleConfig { sampler: Sampler::Ddim { model: ModelKind::Unconditional }, ..c.clone() }
+        .strength_at(i)
+        == 0.0));
     // Its own default strength; the fade and the paper's cut-off exclude each other.
-    let guide = SampleConfig { steering: SteeringKind::Guide, strength: None, ..c.clone() };
-    assert_eq!(guide.strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
-    let both = SampleConfig { steer_until: Some(3), ..c.clone() };
+    let guide = steer(&c, |s| {
+        s.kind = SteeringKind::Guide;
+        s.strength = None
+    });
+    assert_eq!(steering(&guide).strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
+    let both = steer(&c, |s| s.steer_until = Some(3));
     assert_eq!(both.validate(), Err(SampleError::FadeAndSteerUntil));
     for p in [-1.0, 16.5, f64::NAN] {
-        assert!(matches!(SampleConfig { fade: Some(p), ..c.clone() }.validate(), Err(SampleError::BadFade(_))));
+        assert!(matches!(steer(&c, |s| s.fade = Some(p)).validate(), Err(SampleError::BadFade(_))));
     }
     // A faded run differs from the paper's rule and from no steering.
-    assert_ne!(run(&c).0, run(&SampleConfig { fade: None, ..c.clone() }).0);
-    assert_ne!(run(&c).0, run(&SampleConfig { strength: Some(0.0), ..c.clone() }).0);
+    assert_ne!(run(&c).0, run(&steer(&c, |s| s.fade = None)).0);
+    assert_ne!(run(&c).0, run(&steer(&c, |s| s.strength = Some(0.0))).0);
 }
 
 /// Classifier-free guidance steers with the conditional U-Net: each steered row costs a U-Net
 /// row, and the plan the page draws is what a run counts.
 #[test]
 fn conditional_steering_counts_its_unet_rows() {
-    let v1 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V1, ModelKind::Unconditional, 20, 4) };
+    let v1 = steer(&cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4), |s| s.kind = SteeringKind::Conditional);
     // The paper's rule steers steps 0, 1, 2 of 4.
     assert_eq!(v1.unet_rows_per_step(), vec![40, 40, 40, 20]);
     assert_eq!(run(&v1).1, 140);
     // Fade 1 steers all 4 steps (σ² ≥ 0.33 ≥ 1 %).
-    let faded = SampleConfig { fade: Some(1.0), ..v1.clone() };
+    let faded = steer(&v1, |s| s.fade = Some(1.0));
     assert_eq!(run(&faded).1, 160);
     for c in [
-        SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V2, ModelKind::Unconditional, 100, 5) },
-        SampleConfig {
-            steering: SteeringKind::Conditional,
-            fade: Some(1.0),
-            ..cfg(Sampler::V2, ModelKind::Unconditional, 40, 6)
-        },
+        steer(&cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5), |s| s.kind = SteeringKind::Conditional),
+        steer(&cfg(SamplerKind::V2, ModelKind::Unconditional, 40, 6), |s| {
+            s.kind = SteeringKind::Conditional;
+            s.fade = Some(1.0)
+        }),
     ] {
         assert_eq!(counted_rows_per_step(&c), c.unet_rows_per_step(), "{c:?}");
     }
     // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
-    let v2 = SampleConfig { steering: SteeringKind::Conditional, ..cfg(Sampler::V2, ModelKind::Unconditional, 100, 5) };
+    let v2 = steer(&cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5), |s| s.kind = SteeringKind::Conditional);
     assert_eq!(v2.unet_rows_per_step(), vec![11, 50, 100, 100, 100]);
 }
 
@@ -391,9 +458,9 @@ fn conditional_steering_counts_its_unet_rows() {
 fn dpm_solver_first_step_is_ddim() {
     for eta in [0.0, 1.0] {
         for (sampler, model) in [
-            (Sampler::Ddim, ModelKind::Conditional),
-            (Sampler::V1, ModelKind::Unconditional),
-            (Sampler::V2, ModelKind::Unconditional),
+            (SamplerKind::Ddim, ModelKind::Conditional),
+            (SamplerKind::V1, ModelKind::Unconditional),
+            (SamplerKind::V2, ModelKind::Unconditional),
         ] {
             let ddim = SampleConfig { eta, ..cfg(sampler, model, 10, 2) };
             let dpm = SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() };
@@ -403,7 +470,7 @@ fn dpm_solver_first_step_is_ddim() {
         }
     }
     // With history it is another method.
-    let ddim = cfg(Sampler::V2, ModelKind::Unconditional, 20, 4);
+    let ddim = cfg(SamplerKind::V2, ModelKind::Unconditional, 20, 4);
     assert_ne!(run(&ddim).0, run(&SampleConfig { solver: Solver::DpmPp2m, ..ddim.clone() }).0);
 }
 
@@ -418,7 +485,7 @@ fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
     let t = 1.0 - (check + 1) as f64 / steps as f64;
     let exact = to_vec(data.flow(x1.clone(), 1.0, t));
     let err = |solver| {
-        let c = SampleConfig { solver, eta: 0.0, ..cfg(Sampler::Ddim, ModelKind::Unconditional, 4, steps) };
+        let c = SampleConfig { solver, eta: 0.0, ..cfg(SamplerKind::Ddim, ModelKind::Unconditional, 4, steps) };
         let mut s =
             Sampling::with_initial_noise(&c, Nets { unet: &data, steering: None }, &device, x1.clone()).unwrap();
         for _ in 0..check {
@@ -436,8 +503,8 @@ fn dpm_solver_is_more_accurate_than_ddim_on_gaussian_data() {
 /// is 1, so a class's images are no longer near-copies of each other.
 #[test]
 fn fan_eta_parts_v2s_copies() {
-    let det = SampleConfig { eta: 0.0, ..cfg(Sampler::V2, ModelKind::Unconditional, 40, 6) };
-    let parted = SampleConfig { fan_eta: Some(1.0), ..det.clone() };
+    let det = SampleConfig { eta: 0.0, ..cfg(SamplerKind::V2, ModelKind::Unconditional, 40, 6) };
+    let parted = with_fan_eta(&det, Some(1.0));
     // N/k = 4 = [2, 2]: steps 1 and 2 fan out.
     assert_eq!((0..6).map(|i| parted.eta_at(i)).collect::<Vec<_>>(), [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
     let spread = |c: &SampleConfig| {
@@ -454,7 +521,7 @@ fn fan_eta_parts_v2s_copies() {
     };
     let (copies, apart) = (spread(&det), spread(&parted));
     assert!(apart > 10.0 * copies, "within-class distance {copies:.3} → {apart:.3}");
-    assert!(SampleConfig { fan_eta: Some(1.5), ..det }.validate().is_err());
+    assert!(with_fan_eta(&det, Some(1.5)).validate().is_err());
 }
 
 /// A run split into `of` parts, put back together by the parts' positions: images and U-Net rows.
@@ -483,21 +550,21 @@ fn a_run_split_into_parts_gives_the_whole_runs_images() {
     let mut cases = Vec::new();
     for solver in [Solver::Ddim, Solver::DpmPp2m] {
         let with = |c: SampleConfig| SampleConfig { solver, ..c };
-        cases.push(with(cfg(Sampler::Ddim, ModelKind::Conditional, 20, 4)));
-        cases.push(with(cfg(Sampler::V1, ModelKind::Unconditional, 20, 4)));
-        cases.push(with(cfg(Sampler::V2, ModelKind::Unconditional, 20, 4)));
+        cases.push(with(cfg(SamplerKind::Ddim, ModelKind::Conditional, 20, 4)));
+        cases.push(with(cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4)));
+        cases.push(with(cfg(SamplerKind::V2, ModelKind::Unconditional, 20, 4)));
         // Fewer classes than parts: v2 splits further down its fan-out.
-        cases.push(with(SampleConfig { classes: vec![3, 5], ..cfg(Sampler::V2, ModelKind::Unconditional, 12, 4) }));
+        cases.push(with(SampleConfig { classes: vec![3, 5], ..cfg(SamplerKind::V2, ModelKind::Unconditional, 12, 4) }));
     }
     for c in &cases {
-        let unet: &dyn vdiff::sampler::Denoiser = if c.model == ModelKind::Conditional { &COND } else { &UNCOND };
+        let unet: &dyn vdiff::sampler::Denoiser = if c.unet() == ModelKind::Conditional { &COND } else { &UNCOND };
         let nets = Nets { unet, steering: Some(&DummyLayer) };
         let whole = run(c);
         for of in [1, 2, 3, 4, 7] {
             assert!(run_in_parts(c, nets, of) == whole, "{:?} {:?} N = {} in {of} parts", c.sampler, c.solver, c.n);
         }
     }
-    let c = cfg(Sampler::Ddim, ModelKind::Conditional, 3, 2);
+    let c = cfg(SamplerKind::Ddim, ModelKind::Conditional, 3, 2);
     let nets = Nets { unet: &COND, steering: None };
     for part in [Part { index: 0, of: 4 }, Part { index: 2, of: 2 }, Part { index: 0, of: 0 }] {
         assert!(matches!(Sampling::part(&c, nets, &Device::flex(), part), Err(SampleError::BadPart { .. })));
@@ -516,7 +583,7 @@ fn real_networks_split_into_parts_give_the_same_images() {
     let unet = load_bytes(unet_config.init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
     let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
     let nets = Nets { unet: &unet, steering: Some(&layer) };
-    for sampler in [Sampler::V1, Sampler::V2] {
+    for sampler in [SamplerKind::V1, SamplerKind::V2] {
         let c = SampleConfig { solver: Solver::DpmPp2m, ..cfg(sampler, ModelKind::Unconditional, 20, 3) };
         let whole = run_in_parts(&c, nets, 1);
         for of in [2, 3] {

@@ -5,7 +5,7 @@
 use vdiff::burn::tensor::{Device, Tensor, TensorData};
 use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
 use vdiff::noise::Noise;
-use vdiff::sampler::{ModelKind, Nets, SampleConfig, Sampler, Sampling};
+use vdiff::sampler::{ModelKind, Nets, SampleConfig, Sampler, Sampling, SteeringConfig, DEFAULT_W};
 use vdiff::weights::load_bytes;
 use wasm_bindgen_test::*;
 
@@ -61,8 +61,7 @@ async fn unet_forward_on_wasm_flex_matches_native_flex() {
 async fn v2(device: &Device, seed: u64) -> Vec<f32> {
     let (unet, layer) = nets(device);
     let cfg = SampleConfig {
-        model: ModelKind::Unconditional,
-        sampler: Sampler::V2,
+        sampler: Sampler::V2 { steering: SteeringConfig::default(), w: DEFAULT_W, fan_eta: None },
         n: 10,
         steps: 2,
         seed,
@@ -103,7 +102,7 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
         arch: Arch::Unet { config },
     };
     let manifest = Manifest { entries: [("unconditional".to_string(), entry)].into() }.to_json();
-    let run = SampleConfig { model: ModelKind::Unconditional, sampler: Sampler::Ddim, ..Default::default() };
+    let run = SampleConfig { sampler: Sampler::Ddim { model: ModelKind::Unconditional }, ..Default::default() };
     let run = serde_wasm_bindgen::to_value(&run).unwrap();
     let missing = |e: &vdiff::web::Engine| {
         let list: Vec<serde_json::Value> = serde_wasm_bindgen::from_value(e.missing(run.clone()).unwrap()).unwrap();

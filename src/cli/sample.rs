@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vdiff::device::Backend;
 use vdiff::image::{encode_png, labelled_grid, to_rgb8, Provenance};
-use vdiff::sampler::{parse_classes, sample, ModelKind, SampleConfig, Sampler, CLASS_NAMES};
+use vdiff::sampler::{parse_classes, sample, ModelKind, SampleConfig, SamplerKind, CLASS_NAMES};
 use vdiff::weights::write_atomic;
 
 use vdiff::networks::{self, Loaded, NetSource};
@@ -22,7 +22,7 @@ pub struct SampleArgs {
     pub model: ModelKind,
     /// Sampler: ddim (baseline), v1 (steer the first half), v2 (fan-out).
     #[arg(long, value_enum, default_value = "ddim")]
-    pub sampler: Sampler,
+    pub sampler: SamplerKind,
     /// Number of images (v2: a multiple of the number of classes).
     #[arg(long, default_value_t = 10)]
     pub n: usize,
@@ -38,9 +38,6 @@ pub struct SampleArgs {
     /// Seed of the host-side random numbers (initial noise, eta noise, v2 perturbations).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// v2's perturbation scale w.
-    #[arg(long, default_value_t = 0.01)]
-    pub w: f64,
     #[command(flatten)]
     pub steering: SteeringOptions,
     /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
@@ -84,19 +81,17 @@ impl SampleArgs {
             Some(s) => parse_classes(s)?,
             None => (0..CLASS_NAMES.len()).collect(),
         };
-        let cfg = self.steering.apply(SampleConfig {
-            model: self.model,
-            sampler: self.sampler,
+        let common = SampleConfig {
             n: self.n,
             classes,
             steps: self.steps,
             eta: self.eta,
             seed: self.seed,
-            w: self.w,
             ..Default::default()
-        });
+        };
+        let cfg = self.steering.apply(self.sampler, self.model, common);
         cfg.validate()?;
-        Ok(SampleConfig { model: cfg.unet(), ..cfg })
+        Ok(cfg)
     }
 }
 
@@ -179,12 +174,11 @@ fn write_manifest(
 ) -> anyhow::Result<()> {
     let manifest = json!({
         "model": cfg.unet().name(),
-        "sampler": cfg.sampler,
+        "sampler": cfg.sampler.name(),
         "n": cfg.n,
         "steps": cfg.steps,
         "eta": cfg.eta,
         "seed": cfg.seed,
-        "w": cfg.w,
         "steering": cfg.entries().1,
         "requested_classes": cfg.classes.iter().map(|&c| CLASS_NAMES[c]).collect::<Vec<_>>(),
         "classes": labels,

@@ -15,7 +15,7 @@ use crate::eval::inception::{load_inception, InceptionV3};
 use crate::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
 use crate::networks::{self, NetSource};
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, ModelKind, Nets, SampleConfig, Sampler, SteeringKind, CLASS_NAMES};
+use crate::sampler::{sample, ModelKind, Nets, SampleConfig, Sampler, SamplerKind, SteeringKind, CLASS_NAMES};
 use crate::train::data::Cifar;
 use crate::weights::{write_atomic, Manifest};
 
@@ -42,19 +42,19 @@ pub struct EvalGrid {
 /// One row kind of the table: a sampler and what steers it.
 struct MethodSpec {
     model: ModelKind,
-    sampler: Sampler,
+    sampler: SamplerKind,
     steering: SteeringKind,
 }
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
 /// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
 fn parse_method(method: &str, default_steering: SteeringKind) -> anyhow::Result<MethodSpec> {
-    let ddim = |model| MethodSpec { model, sampler: Sampler::Ddim, steering: default_steering };
+    let ddim = |model| MethodSpec { model, sampler: SamplerKind::Ddim, steering: default_steering };
     if let Some(model) = ModelKind::from_name(method) {
         return Ok(ddim(model));
     }
     let (name, suffix) = method.split_once('-').unwrap_or((method, ""));
-    let sampler = Sampler::from_name(name).filter(|&m| m != Sampler::Ddim);
+    let sampler = SamplerKind::from_name(name).filter(|&m| m != SamplerKind::Ddim);
     let steering = match suffix {
         "" => Some(default_steering),
         "teacher" => Some(SteeringKind::Conditional),
@@ -244,14 +244,14 @@ impl Report {
     fn line(&mut self, method: &str, cfg: &SampleConfig, r: &RunScore) {
         let acc = r.acc.map_or(String::new(), |a| format!("{a:.4}"));
         // What steered the run: the network and the strength (empty for ddim).
-        let mut steering = match cfg.entries().1 {
-            Some(network) => match cfg.fade {
-                Some(p) => format!("{network} x{} fade {p}", cfg.strength()),
-                None => format!("{network} x{} until {}", cfg.strength(), cfg.steer_until()),
+        let mut steering = match cfg.sampler.steering() {
+            Some(s) => match s.fade {
+                Some(p) => format!("{} x{} fade {p}", s.kind.name(), s.strength()),
+                None => format!("{} x{} until {}", s.kind.name(), s.strength(), s.steer_until(cfg.steps)),
             },
             None => String::new(),
         };
-        if let (Sampler::V2, Some(e)) = (cfg.sampler, cfg.fan_eta) {
+        if let Sampler::V2 { fan_eta: Some(e), .. } = cfg.sampler {
             steering += &format!(" fan-eta {e}");
         }
         self.csv += &format!(
@@ -365,11 +365,10 @@ impl EvalGrid {
         report: &mut Report,
         device: &Device,
     ) -> anyhow::Result<()> {
-        // The method's own steering network wins over the default one (which only sets plain v1/v2's).
-        let probe = SampleConfig {
-            steering: spec.steering,
-            ..self.steering.apply(SampleConfig { model: spec.model, sampler: spec.sampler, ..Default::default() })
-        };
+        // The method's own steering network wins over the default one (which only sets plain
+        // v1/v2's), with its own default strength and fade.
+        let options = SteeringOptions { steering: spec.steering, ..self.steering.clone() };
+        let probe = options.apply(spec.sampler, spec.model, SampleConfig::default());
         let loaded = networks::load(&self.nets, &probe, device)?;
         for &n in &self.n {
             for &steps in &self.steps {

@@ -1,6 +1,7 @@
 //! What determines a set of images besides the weights — [`SampleConfig`], one struct for the
-//! CLI, the page and its share link — with its validation, its share-link form and the names
-//! of its choices (the single source of the strings `conditional`, `v2`, `layer-guide`, …).
+//! CLI, the page and its share link, each sampler with its own settings — with its validation
+//! and the names of its choices (the single source of the strings `conditional`, `v2`,
+//! `layer-guide`, …). Its flat form and share link are in `link.rs`.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,15 +29,151 @@ pub enum ModelKind {
     Unconditional,
 }
 
+/// Which sampler (method §5): the plain loop, the paper's v1 (steer the first steps) or v2 (fan
+/// one noise image out into the classes and the factors of N/k). Its settings come with it in
+/// [`Sampler`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
-/// The sampler (method §5): the plain loop, the paper's v1 (steer the first steps) or v2 (fan
-/// one noise image out into the classes and the factors of N/k).
-pub enum Sampler {
+pub enum SamplerKind {
     Ddim,
     V1,
     V2,
+}
+
+/// The sampler with the settings only it reads, so that no config carries one it ignores.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampler {
+    /// The plain loop over one U-Net.
+    Ddim { model: ModelKind },
+    /// The unconditional U-Net, steered toward each image's class.
+    V1 { steering: SteeringConfig },
+    /// v1's steering after a fan-out: `w` scales the noise that parts a row's copies, `fan_eta`
+    /// (`None`: the run's eta) is the eta of the fan-out steps.
+    V2 { steering: SteeringConfig, w: f64, fan_eta: Option<f64> },
+}
+
+/// v2's default perturbation scale `w` (method §5).
+pub const DEFAULT_W: f64 = 0.01;
+
+impl Sampler {
+    pub fn kind(&self) -> SamplerKind {
+        match self {
+            Sampler::Ddim { .. } => SamplerKind::Ddim,
+            Sampler::V1 { .. } => SamplerKind::V1,
+            Sampler::V2 { .. } => SamplerKind::V2,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// v1's or v2's steering; `None` for ddim.
+    pub fn steering(&self) -> Option<&SteeringConfig> {
+        match self {
+            Sampler::Ddim { .. } => None,
+            Sampler::V1 { steering } | Sampler::V2 { steering, .. } => Some(steering),
+        }
+    }
+
+    pub fn steering_mut(&mut self) -> Option<&mut SteeringConfig> {
+        match self {
+            Sampler::Ddim { .. } => None,
+            Sampler::V1 { steering } | Sampler::V2 { steering, .. } => Some(steering),
+        }
+    }
+
+    /// The U-Net this sampler runs: ddim its `model`; v1 and v2 always steer the unconditional
+    /// one (the one place that says so).
+    pub fn unet(&self) -> ModelKind {
+        match self {
+            Sampler::Ddim { model } => *model,
+            _ => ModelKind::Unconditional,
+        }
+    }
+
+    /// The sampler `kind` with `model` for ddim, `steering` for v1/v2 and v2's `w` and
+    /// `fan_eta`; each takes what it reads.
+    pub fn of(kind: SamplerKind, model: ModelKind, steering: SteeringConfig, w: f64, fan_eta: Option<f64>) -> Self {
+        match kind {
+            SamplerKind::Ddim => Sampler::Ddim { model },
+            SamplerKind::V1 => Sampler::V1 { steering },
+            SamplerKind::V2 => Sampler::V2 { steering, w, fan_eta },
+        }
+    }
+}
+
+/// How v1/v2 steer: the network, how hard, and at which steps (the paper's cut-off or the fade
+/// with the noise level).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SteeringConfig {
+    /// The steering network.
+    pub kind: SteeringKind,
+    /// Scale of the steering: `v + strength·(steered − v)`; 1 = as trained, 0 = none, above 1
+    /// it extrapolates (classifier-free guidance's scale, for the guide). `None`: the network's
+    /// measured default ([`SteeringKind::default_strength`]).
+    pub strength: Option<f64>,
+    /// Steps `i < steer_until` are steered; `None`: the paper's `i ≤ steps/2`. 0 steers none.
+    pub steer_until: Option<usize>,
+    /// The fade schedule of the strength: `strength·sigmoid(−λ)^fade` at every step
+    /// ([`faded_strength`]) instead of the step cut-off `steer_until`. `None`: the paper's rule.
+    pub fade: Option<f64>,
+}
+
+impl From<SteeringKind> for SteeringConfig {
+    /// The network under the paper's step rule at its default strength.
+    fn from(kind: SteeringKind) -> Self {
+        SteeringConfig { kind, ..Default::default() }
+    }
+}
+
+impl SteeringConfig {
+    /// Steps `i < steer_until(steps)` are steered under the paper's rule: by default `i ≤ steps/2`.
+    pub fn steer_until(&self, steps: usize) -> usize {
+        self.steer_until.unwrap_or(steps / 2 + 1)
+    }
+
+    /// The (peak) strength in effect: the given one, else the network's default for the
+    /// schedule in use.
+    pub fn strength(&self) -> f64 {
+        self.strength.unwrap_or(match self.fade {
+            Some(_) => self.kind.default_faded_strength(),
+            None => self.kind.default_strength(),
+        })
+    }
+
+    /// The strength at step `i` of `steps` — the one steering rule of v1 and v2: under the fade
+    /// schedule [`faded_strength`] at the step's log-SNR, else the paper's cut-off (full
+    /// strength for `i < steer_until`, none after).
+    pub fn strength_at(&self, i: usize, steps: usize) -> f64 {
+        if i >= steps {
+            return 0.0;
+        }
+        match self.fade {
+            Some(p) => faded_strength(self.strength(), p, log_snr(step_times(steps)[i])),
+            None if i < self.steer_until(steps) => self.strength(),
+            None => 0.0,
+        }
+    }
+
+    fn validate(&self, steps: usize) -> Result<(), SampleError> {
+        if !(0.0..=MAX_STRENGTH).contains(&self.strength()) {
+            return Err(SampleError::BadStrength(self.strength()));
+        }
+        if let Some(k) = self.steer_until.filter(|&k| k > steps) {
+            return Err(SampleError::BadSteerUntil { got: k, steps });
+        }
+        if let Some(p) = self.fade {
+            if !(0.0..=MAX_FADE).contains(&p) {
+                return Err(SampleError::BadFade(p));
+            }
+            if self.steer_until.is_some() {
+                return Err(SampleError::FadeAndSteerUntil);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which steering network v1/v2 use; the name is also its manifest entry.
@@ -205,8 +342,8 @@ impl ModelKind {
     }
 }
 
-impl Sampler {
-    const ALL: [Sampler; 3] = [Sampler::Ddim, Sampler::V1, Sampler::V2];
+impl SamplerKind {
+    pub const ALL: [SamplerKind; 3] = [SamplerKind::Ddim, SamplerKind::V1, SamplerKind::V2];
 
     /// The inverse of [`name`](Self::name).
     pub fn from_name(s: &str) -> Option<Self> {
@@ -215,52 +352,31 @@ impl Sampler {
 
     pub fn name(self) -> &'static str {
         match self {
-            Sampler::Ddim => "ddim",
-            Sampler::V1 => "v1",
-            Sampler::V2 => "v2",
+            SamplerKind::Ddim => "ddim",
+            SamplerKind::V1 => "v1",
+            SamplerKind::V2 => "v2",
         }
     }
 }
 
 /// Everything that determines a set of images (with the weights): one struct for the CLI, the
-/// page and its share link.
+/// page and its share link. It crosses serde in the flat shape of the page's form and saved
+/// configs ([`FlatConfig`](super::FlatConfig)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "super::FlatConfig", into = "super::FlatConfig")]
 pub struct SampleConfig {
-    /// U-Net for `ddim`; `v1`/`v2` always use the unconditional U-Net plus the layer.
-    pub model: ModelKind,
+    /// The sampler and its own settings.
     pub sampler: Sampler,
     /// Number of images.
     pub n: usize,
     /// Requested classes (distinct labels); images are split evenly among them.
     pub classes: Vec<usize>,
     pub steps: usize,
-    /// DDIM stochasticity: 0 deterministic, 1 the notebook's default.
+    /// Fresh noise per step: 0 deterministic, 1 the notebook's default.
     pub eta: f64,
     pub seed: u64,
-    /// v2's perturbation scale `w` of the fan-out copies.
-    pub w: f64,
-    /// The steering network of v1/v2 (`layer` in configs written before the name was unified).
-    #[serde(default, alias = "layer")]
-    pub steering: SteeringKind,
-    /// Steps `i < steer_until` are steered; `None`: the paper's `i ≤ steps/2`. 0 steers none.
-    #[serde(default)]
-    pub steer_until: Option<usize>,
-    /// Scale of the steering: `v + strength·(steered − v)`; 1 = as trained, 0 = none, above 1
-    /// it extrapolates (classifier-free guidance's scale, for the guide). `None`: the layer's
-    /// measured default ([`SteeringKind::default_strength`]).
-    #[serde(default)]
-    pub strength: Option<f64>,
-    /// The fade schedule of the strength: `strength·sigmoid(−λ)^fade` at every step
-    /// ([`faded_strength`]) instead of the step cut-off `steer_until`. `None`: the paper's rule.
-    #[serde(default)]
-    pub fade: Option<f64>,
     /// The update rule.
-    #[serde(default)]
     pub solver: Solver,
-    /// v2: eta of the factor fan-out steps, where the copies of a row part; `None`: `eta`. At 1
-    /// the copies get fresh noise even when `eta` is 0, so they do not come out as near-copies.
-    #[serde(default)]
-    pub fan_eta: Option<f64>,
 }
 
 /// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
@@ -271,20 +387,13 @@ pub const MAX_FADE: f64 = 16.0;
 impl Default for SampleConfig {
     fn default() -> Self {
         Self {
-            model: ModelKind::Conditional,
-            sampler: Sampler::Ddim,
+            sampler: Sampler::Ddim { model: ModelKind::Conditional },
             n: 10,
             classes: (0..NUM_CLASSES).collect(),
             steps: 10,
             eta: 1.0,
             seed: 0,
-            w: 0.01,
-            steering: SteeringKind::default(),
-            steer_until: None,
-            strength: None,
-            fade: None,
             solver: Solver::Ddim,
-            fan_eta: None,
         }
     }
 }
@@ -354,22 +463,8 @@ impl SampleConfig {
         if !(0.0..=1.0).contains(&self.eta) {
             return Err(SampleError::BadEta(self.eta));
         }
-        if !(0.0..=MAX_STRENGTH).contains(&self.strength()) {
-            return Err(SampleError::BadStrength(self.strength()));
-        }
-        if let Some(k) = self.steer_until.filter(|&k| k > self.steps) {
-            return Err(SampleError::BadSteerUntil { got: k, steps: self.steps });
-        }
-        if let Some(p) = self.fade {
-            if !(0.0..=MAX_FADE).contains(&p) {
-                return Err(SampleError::BadFade(p));
-            }
-            if self.steer_until.is_some() {
-                return Err(SampleError::FadeAndSteerUntil);
-            }
-        }
-        if let Some(e) = self.fan_eta.filter(|e| !(0.0..=1.0).contains(e)) {
-            return Err(SampleError::BadFanEta(e));
+        if let Some(steering) = self.sampler.steering() {
+            steering.validate(self.steps)?;
         }
         let mut seen = [false; NUM_CLASSES];
         for &c in &self.classes {
@@ -383,7 +478,10 @@ impl SampleConfig {
         if self.classes.is_empty() {
             return Err(SampleError::BadClasses);
         }
-        if self.sampler == Sampler::V2 {
+        if let Sampler::V2 { fan_eta, .. } = self.sampler {
+            if let Some(e) = fan_eta.filter(|e| !(0.0..=1.0).contains(e)) {
+                return Err(SampleError::BadFanEta(e));
+            }
             let k = self.classes.len();
             if !self.n.is_multiple_of(k) {
                 return Err(SampleError::V2NotMultiple { n: self.n, k });
@@ -401,19 +499,9 @@ impl SampleConfig {
         Ok(())
     }
 
-    /// The U-Net this config runs: `model` for ddim; v1/v2 always steer the unconditional one
-    /// (the one place that says so).
+    /// The U-Net this config runs ([`Sampler::unet`]).
     pub fn unet(&self) -> ModelKind {
-        if self.sampler == Sampler::Ddim {
-            self.model
-        } else {
-            ModelKind::Unconditional
-        }
-    }
-
-    /// Steps `i < steer_until()` are steered: by default the paper's `i ≤ steps/2`.
-    pub fn steer_until(&self) -> usize {
-        self.steer_until.unwrap_or(self.steps / 2 + 1)
+        self.sampler.unet()
     }
 
     /// Whether v1/v2 steer at step `i`.
@@ -421,46 +509,31 @@ impl SampleConfig {
         self.strength_at(i) != 0.0
     }
 
-    /// The steering strength at step `i` — the one steering rule of v1 and v2: under the fade
-    /// schedule [`faded_strength`] at the step's log-SNR, else the paper's cut-off (full
-    /// strength for `i < steer_until`, none after). 0 for ddim.
+    /// The steering strength at step `i` ([`SteeringConfig::strength_at`]); 0 for ddim.
     pub fn strength_at(&self, i: usize) -> f64 {
-        if self.sampler == Sampler::Ddim || i >= self.steps {
-            return 0.0;
-        }
-        match self.fade {
-            Some(p) => faded_strength(self.strength(), p, log_snr(step_times(self.steps)[i])),
-            None if i < self.steer_until() => self.strength(),
-            None => 0.0,
-        }
+        self.sampler.steering().map_or(0.0, |s| s.strength_at(i, self.steps))
     }
 
-    /// The (peak) steering strength in effect: the given one, else the layer's default for the
-    /// schedule in use.
-    pub fn strength(&self) -> f64 {
-        self.strength.unwrap_or(match self.fade {
-            Some(_) => self.steering.default_faded_strength(),
-            None => self.steering.default_strength(),
-        })
-    }
-
-    /// Eta at step `i`: `fan_eta` at v2's factor fan-out steps, `eta` elsewhere.
+    /// Eta at step `i`: v2's `fan_eta` at its factor fan-out steps, `eta` elsewhere.
     pub fn eta_at(&self, i: usize) -> f64 {
-        let fans = if self.sampler == Sampler::V2 { fan_factors(self.n / self.classes.len()).len() } else { 0 };
-        match self.fan_eta {
-            Some(e) if (1..=fans).contains(&i) => e,
+        match self.sampler {
+            Sampler::V2 { fan_eta: Some(e), .. }
+                if (1..=fan_factors(self.n / self.classes.len()).len()).contains(&i) =>
+            {
+                e
+            }
             _ => self.eta,
         }
     }
 
     /// Whether the images are steered to classes (everything but unconditional ddim).
     pub fn has_classes(&self) -> bool {
-        !(self.sampler == Sampler::Ddim && self.model == ModelKind::Unconditional)
+        !matches!(self.sampler, Sampler::Ddim { model: ModelKind::Unconditional })
     }
 
     /// Manifest entries this config needs: the U-Net, then the steering network for v1/v2.
     pub fn entries(&self) -> (&'static str, Option<&'static str>) {
-        (self.unet().name(), (self.sampler != Sampler::Ddim).then(|| self.steering.name()))
+        (self.unet().name(), self.sampler.steering().map(|s| s.kind.name()))
     }
 
     /// The class of each output image, in output order: contiguous blocks, one per requested
@@ -479,88 +552,21 @@ impl SampleConfig {
         }
     }
 
-    /// The share-link form, e.g.
-    /// `model=conditional&sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&steering=layer-guide`
-    /// plus `&strength=S`, `&steer_until=K`, `&fade=P`, `&solver=…` and `&fan_eta=E` when set
-    /// (the page puts it in the URL fragment). Links without the later keys keep their meaning.
-    pub fn to_fragment(&self) -> String {
-        let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
-        let mut s = format!(
-            "model={}&sampler={}&n={}&classes={}&steps={}&eta={}&seed={}&w={}&steering={}",
-            self.model.name(),
-            self.sampler.name(),
-            self.n,
-            classes.join(","),
-            self.steps,
-            self.eta,
-            self.seed,
-            self.w,
-            self.steering.name(),
-        );
-        if let Some(st) = self.strength {
-            s += &format!("&strength={st}");
-        }
-        if let Some(k) = self.steer_until {
-            s += &format!("&steer_until={k}");
-        }
-        if let Some(p) = self.fade {
-            s += &format!("&fade={p}");
-        }
-        if self.solver != Solver::default() {
-            s += &format!("&solver={}", self.solver.name());
-        }
-        if let Some(e) = self.fan_eta {
-            s += &format!("&fan_eta={e}");
-        }
-        s
-    }
-
-    /// Parse [`to_fragment`](Self::to_fragment)'s form (a leading `#` is ignored; missing keys
-    /// keep their defaults; unknown keys such as `weights=` are left to the caller).
-    pub fn from_fragment(s: &str) -> Result<Self, SampleError> {
-        let mut c = SampleConfig::default();
-        let bad = |k: &str, v: &str| SampleError::BadLink(format!("{k}={v}"));
-        for pair in s.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            match k {
-                "model" => c.model = ModelKind::from_name(v).ok_or_else(|| bad(k, v))?,
-                "sampler" => c.sampler = Sampler::from_name(v).ok_or_else(|| bad(k, v))?,
-                "n" => c.n = v.parse().map_err(|_| bad(k, v))?,
-                "classes" => c.classes = parse_classes(v)?,
-                "steps" => c.steps = v.parse().map_err(|_| bad(k, v))?,
-                "eta" => c.eta = v.parse().map_err(|_| bad(k, v))?,
-                "seed" => c.seed = v.parse().map_err(|_| bad(k, v))?,
-                "w" => c.w = v.parse().map_err(|_| bad(k, v))?,
-                // `layer` is the key of links made before the name was unified.
-                "steering" | "layer" => c.steering = SteeringKind::from_name(v).ok_or_else(|| bad(k, v))?,
-                "strength" => c.strength = Some(v.parse().map_err(|_| bad(k, v))?),
-                "steer_until" => c.steer_until = Some(v.parse().map_err(|_| bad(k, v))?),
-                "fade" => c.fade = Some(v.parse().map_err(|_| bad(k, v))?),
-                "solver" => c.solver = Solver::from_name(v).ok_or_else(|| bad(k, v))?,
-                "fan_eta" => c.fan_eta = Some(v.parse().map_err(|_| bad(k, v))?),
-                _ => {}
-            }
-        }
-        Ok(c)
-    }
-
     /// U-Net rows this config evaluates at each step (v2 starts with 1, then fans out), with
     /// the conditional U-Net's rows when it steers (classifier-free guidance).
     pub fn unet_rows_per_step(&self) -> Vec<usize> {
-        let rows = match self.sampler {
-            Sampler::V2 => v2_rows_per_step(self.classes.len(), self.n, self.steps),
-            _ => vec![self.n; self.steps],
-        };
-        if self.sampler == Sampler::Ddim || !self.steering.is_unet() {
+        let v2 = matches!(self.sampler, Sampler::V2 { .. });
+        let rows = if v2 { v2_rows_per_step(self.classes.len(), self.n, self.steps) } else { vec![self.n; self.steps] };
+        if !self.sampler.steering().is_some_and(|s| s.kind.is_unet()) {
             return rows;
         }
         let k = self.classes.len();
         let factors = fan_factors(self.n / k);
-        let steered = |i: usize, b: usize| match self.sampler {
+        let steered = |i: usize, b: usize| match i {
             // v2: step 0 fans one row out into k classes; a factor step steers all copies but
             // the first.
-            Sampler::V2 if i == 0 => k,
-            Sampler::V2 if i <= factors.len() => b * (factors[i - 1] - 1),
+            0 if v2 => k,
+            i if v2 && i <= factors.len() => b * (factors[i - 1] - 1),
             _ => b,
         };
         rows.iter().enumerate().map(|(i, &b)| b + if self.steers(i) { steered(i, b) } else { 0 }).collect()

@@ -8,6 +8,7 @@
 mod config;
 mod ddim;
 mod dpm;
+mod link;
 mod nets;
 mod part;
 mod schema;
@@ -15,10 +16,11 @@ mod v1;
 mod v2;
 
 pub use config::{
-    faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, Solver, SteeringKind, CFG_FADE,
-    CFG_STRENGTH, CLASS_NAMES, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_STRENGTH, MAX_FADE, MAX_N,
-    MAX_STEPS, MAX_STRENGTH,
+    faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, SamplerKind, Solver, SteeringConfig,
+    SteeringKind, CFG_FADE, CFG_STRENGTH, CLASS_NAMES, DEFAULT_W, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH,
+    GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
+pub use link::FlatConfig;
 pub use nets::{Denoiser, Steer, Steering};
 pub use part::Part;
 pub use schema::{page_schema, PageSchema};
@@ -127,11 +129,14 @@ impl<'a> Sampling<'a> {
         if wanted != got {
             return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
         }
-        if cfg.sampler != Sampler::Ddim && nets.steering.is_none() {
+        if cfg.sampler.steering().is_some() && nets.steering.is_none() {
             return Err(SampleError::NoSteering(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
-        let fan_out = (cfg.sampler == Sampler::V2).then(|| v2::FanOut::new(cfg));
+        let fan_out = match cfg.sampler {
+            Sampler::V2 { w, .. } => Some(v2::FanOut::new(cfg, w)),
+            _ => None,
+        };
         let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
         let part_rows = Rows::new(part, rows);
         let x = match x {
@@ -178,7 +183,7 @@ impl<'a> Sampling<'a> {
         let fan_out = self.fan_out.take();
         let (x, v) = match (&fan_out, self.cfg.sampler) {
             (Some(f), _) => f.velocity(self, x, log_snr),
-            (None, Sampler::V1) => (x.clone(), v1::velocity(self, x, log_snr)),
+            (None, Sampler::V1 { .. }) => (x.clone(), v1::velocity(self, x, log_snr)),
             (None, _) => (x.clone(), self.unet(x, log_snr)),
         };
         self.fan_out = fan_out;
@@ -263,7 +268,7 @@ impl<'a> Sampling<'a> {
 
     /// Rows the steering network produced: U-Net rows when it is the conditional U-Net.
     fn count_steered(&mut self, rows: usize) {
-        if self.cfg.steering.is_unet() {
+        if self.cfg.sampler.steering().is_some_and(|s| s.kind.is_unet()) {
             self.unet_rows += self.rows.owned(rows);
         }
     }

@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::config::{
-    ModelKind, SampleConfig, Sampler, Solver, SteeringKind, CLASS_NAMES, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES, DEFAULT_W,
+    MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 
 /// One entry of the method menu: a U-Net and a sampler.
@@ -15,7 +16,7 @@ pub struct MethodChoice {
     pub value: String,
     pub label: &'static str,
     pub model: ModelKind,
-    pub sampler: Sampler,
+    pub sampler: SamplerKind,
 }
 
 /// One steering network and what an empty strength or fade means for it.
@@ -61,8 +62,8 @@ pub struct PageSchema {
     pub solvers: Vec<SolverChoice>,
     pub limits: Limits,
     /// Which samplers each sampler-specific setting applies to (the others leave it out of
-    /// their share links).
-    pub applies: Vec<(&'static str, Vec<Sampler>)>,
+    /// their share links), from [`SamplerKind::settings`].
+    pub applies: Vec<(&'static str, Vec<SamplerKind>)>,
     /// The form's initial settings.
     pub defaults: SampleConfig,
     /// The most Web Workers the page splits a CPU run into (each holds its own copy of the
@@ -78,17 +79,14 @@ impl SampleConfig {
     /// The settings a visitor starts from, chosen by the README's sweep: v2 with the guide,
     /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
     pub fn page_default() -> Self {
-        let steering = SteeringKind::default();
+        let kind = SteeringKind::default();
+        let steering = SteeringConfig { kind, fade: Some(kind.default_fade()), ..Default::default() };
         SampleConfig {
-            model: ModelKind::Unconditional,
-            sampler: Sampler::V2,
+            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(1.0) },
             n: 20,
             steps: 5,
             eta: 0.0,
-            steering,
-            fade: Some(steering.default_fade()),
             solver: Solver::DpmPp2m,
-            fan_eta: Some(1.0),
             ..Default::default()
         }
     }
@@ -110,21 +108,20 @@ impl SteeringKind {
 const PAGE_STEERING: [SteeringKind; 3] = [SteeringKind::Guide, SteeringKind::Paper, SteeringKind::Conditional];
 
 pub fn page_schema() -> PageSchema {
-    let method = |model: ModelKind, sampler: Sampler, label| MethodChoice {
+    let method = |model: ModelKind, sampler: SamplerKind, label| MethodChoice {
         value: format!("{}/{}", model.name(), sampler.name()),
         label,
         model,
         sampler,
     };
     let range = |min, max| Range { min, max: Some(max) };
-    let steered = vec![Sampler::V1, Sampler::V2];
     PageSchema {
         classes: CLASS_NAMES,
         methods: vec![
-            method(ModelKind::Conditional, Sampler::Ddim, "conditional U-Net, ddim"),
-            method(ModelKind::Unconditional, Sampler::Ddim, "unconditional U-Net, ddim"),
-            method(ModelKind::Unconditional, Sampler::V1, "unconditional + steering, v1"),
-            method(ModelKind::Unconditional, Sampler::V2, "unconditional + steering, v2 (fan-out)"),
+            method(ModelKind::Conditional, SamplerKind::Ddim, "conditional U-Net, ddim"),
+            method(ModelKind::Unconditional, SamplerKind::Ddim, "unconditional U-Net, ddim"),
+            method(ModelKind::Unconditional, SamplerKind::V1, "unconditional + steering, v1"),
+            method(ModelKind::Unconditional, SamplerKind::V2, "unconditional + steering, v2 (fan-out)"),
         ],
         steering: PAGE_STEERING
             .iter()
@@ -149,18 +146,25 @@ pub fn page_schema() -> PageSchema {
             w: Range { min: 0.0, max: None },
             seed: Range { min: 0.0, max: None },
         },
-        applies: vec![
-            ("steering", steered.clone()),
-            ("strength", steered.clone()),
-            ("fade", steered.clone()),
-            ("steer_until", steered),
-            ("w", vec![Sampler::V2]),
-            ("fan_eta", vec![Sampler::V2]),
-        ],
+        applies: applies(),
         defaults: SampleConfig::page_default(),
         max_workers: MAX_WORKERS,
         default_workers_cap: DEFAULT_WORKERS_CAP,
     }
+}
+
+/// Each sampler-specific setting with the samplers that read it.
+fn applies() -> Vec<(&'static str, Vec<SamplerKind>)> {
+    let mut out: Vec<(&'static str, Vec<SamplerKind>)> = Vec::new();
+    for kind in SamplerKind::ALL {
+        for setting in kind.settings() {
+            match out.iter_mut().find(|(s, _)| *s == setting) {
+                Some((_, kinds)) => kinds.push(kind),
+                None => out.push((setting, vec![kind])),
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -174,11 +178,18 @@ mod tests {
         assert!(s
             .methods
             .iter()
-            .any(|m| m.value == format!("{}/{}", s.defaults.model.name(), s.defaults.sampler.name())));
+            .any(|m| m.value == format!("{}/{}", s.defaults.unet().name(), s.defaults.sampler.name())));
+        let steering = s.defaults.sampler.steering().copied().unwrap();
         for m in &s.methods {
-            let c = SampleConfig { model: m.model, sampler: m.sampler, ..s.defaults.clone() };
+            let c = SampleConfig {
+                sampler: Sampler::of(m.sampler, m.model, steering, DEFAULT_W, None),
+                ..s.defaults.clone()
+            };
             c.validate().unwrap_or_else(|e| panic!("{}: {e}", m.value));
+            assert_eq!(c.unet(), m.model, "{}: the menu names the U-Net it runs", m.value);
         }
+        assert!(applies().contains(&("fan_eta", vec![SamplerKind::V2])));
+        assert!(applies().contains(&("fade", vec![SamplerKind::V1, SamplerKind::V2])));
         for l in &s.steering {
             assert_eq!(SteeringKind::from_name(l.name).map(SteeringKind::name), Some(l.name));
             assert!(l.strength <= s.limits.strength.max.unwrap() && l.fade <= s.limits.fade.max.unwrap());
@@ -188,8 +199,7 @@ mod tests {
         }
         // Out of the limits is refused, at them accepted.
         let at = |n, steps| SampleConfig {
-            sampler: Sampler::Ddim,
-            model: ModelKind::Conditional,
+            sampler: Sampler::Ddim { model: ModelKind::Conditional },
             n,
             steps,
             ..s.defaults.clone()

@@ -53,14 +53,16 @@ pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
 pub(super) struct FanOut {
     /// Step `i` (1 ≤ i ≤ len) multiplies the rows by `factors[i − 1]`.
     factors: Vec<usize>,
+    /// Scale of the noise that parts a row's copies.
+    w: f64,
 }
 
 impl FanOut {
     /// The rows v2 starts from: one noise image.
     pub(super) const START_ROWS: usize = 1;
 
-    pub(super) fn new(cfg: &super::SampleConfig) -> Self {
-        Self { factors: fan_factors(cfg.n / cfg.classes.len()) }
+    pub(super) fn new(cfg: &super::SampleConfig, w: f64) -> Self {
+        Self { factors: fan_factors(cfg.n / cfg.classes.len()), w }
     }
 
     /// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
@@ -89,7 +91,7 @@ impl FanOut {
             let mut vs = vec![v.clone()];
             for _ in 1..copies {
                 let z = run.fresh_noise();
-                vs.push(run.steer(x.clone(), v.clone() + z * run.cfg.w, log_snr));
+                vs.push(run.steer(x.clone(), v.clone() + z * self.w, log_snr));
             }
             // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
             run.classes = run.classes.repeat(copies);
