@@ -4,9 +4,9 @@
 //! kernel's k×k positions. For a 1×1 convolution (the attention projections and the widening
 //! skips) that is a gemm with N = 1, which runs in the CPU gemm's narrowest edge kernel. Written
 //! as `weight [C_out, C_in] × x [B, C_in, H·W]`, the same 1×1 convolution differentiates into
-//! well-shaped gemms: about 2× faster forward + backward on Flex. The same rewrite of a 3×3
-//! convolution (im2col from nine shifted slices) is 1.3–4× *slower* here — its slices and stack
-//! cost more than the narrow gemm — so 3×3 convolutions keep `Conv2d::forward`. Inference
+//! well-shaped gemms, faster forward + backward on Flex. The same rewrite of a 3×3 convolution
+//! (im2col from nine shifted slices) is *slower* — its slices and stack cost more than the
+//! narrow gemm (the README has the figures) — so 3×3 convolutions keep `Conv2d::forward`. Inference
 //! always uses `Conv2d::forward`; both paths give the same numbers up to rounding (tested).
 
 use std::sync::atomic::{AtomicBool, Ordering};
