@@ -79,23 +79,28 @@ function problem(c) {
 // result, passing progress messages to `onProgress` on the way.
 class EngineWorker {
   constructor(onStopped) {
-    this.pending = new Map(); this.nextId = 1;
+    this.pending = new Map(); this.nextId = 1; this.onStopped = onStopped;
     this.worker = new Worker("worker.js", { type: "module" });
     this.worker.onmessage = ({ data: m }) => {
+      // The wasm module trapped: it cannot be used again.
+      if (m.type === "error" && m.fatal) { this.stop(m.message); return; }
       const p = this.pending.get(m.id);
       if (!p) return;
       if (m.type === "progress") { p.onProgress(m); return; }
       this.pending.delete(m.id);
       if (m.type === "error") p.reject(new Error(m.message)); else p.resolve(m);
     };
-    // A wasm abort kills the module: every pending call ends (the run's buttons come free).
-    this.worker.onerror = (e) => {
-      const stopped = new Error(`the engine stopped: ${e.message}`);
-      for (const p of this.pending.values()) p.reject(stopped);
-      this.pending.clear();
-      this.worker.terminate();
-      onStopped(this, stopped);
-    };
+    // An error outside the worker's handlers (its script failed) stops it too.
+    this.worker.onerror = (e) => { e.preventDefault(); this.stop(e.message); };
+  }
+
+  // Every pending call ends (the run's buttons come free) and the page replaces the worker.
+  stop(why) {
+    const stopped = new Error(`the engine stopped (${why}); it has been restarted, so the next run starts afresh`);
+    for (const p of this.pending.values()) p.reject(stopped);
+    this.pending.clear();
+    this.worker.terminate();
+    this.onStopped(this, stopped);
   }
 
   call(msg, onProgress = () => {}) {
@@ -123,8 +128,9 @@ class EngineWorker {
 let engines = [];
 const call = (msg, onProgress) => engines[0].call(msg, onProgress);
 
-// A stopped worker is replaced: the first at once (it holds the backend choice), the others
-// when a run next needs them.
+// A stopped worker is replaced: the first at once (it holds the backend choice; a run waits
+// for it), the others when a run next needs them.
+let restarting = Promise.resolve();
 function engineStopped(e, err) {
   showError(err.message);
   const k = engines.indexOf(e);
@@ -132,7 +138,8 @@ function engineStopped(e, err) {
   engines.forEach((other) => other !== e && other.cancel());
   if (k > 0) { engines.splice(k, 1); return; }
   engines[0] = new EngineWorker(engineStopped);
-  engines[0].init().then(chooseBackend).catch((x) => showError(`${err.message}; restarting it failed: ${x.message || x}`));
+  restarting = engines[0].init().then(chooseBackend)
+    .catch((x) => showError(`${err.message}; restarting it failed: ${x.message || x}`));
 }
 
 function startWorker() {
@@ -219,6 +226,7 @@ function placeImages(all, part, positions) {
 // One run in the workers, each on its part of the rows: returns {rgb, labels, rows, grid,
 // seconds, parts} or null when cancelled.
 async function runOnce(c) {
+  await restarting;
   await chooseBackend();
   const parts = workerCount(c), workers = await cpuEngines(parts);
   if (cancelRequested) return null;

@@ -13,7 +13,7 @@
 //               {type: "cancel"} · {id, type: "grid", config, rgb} (the grid PNG of a run)
 //               {id, type: "classify", rgb} (the meter: the classifier loads on first use)
 // Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
-//               or {id, type: "error", message}.
+//               or {id, type: "error", message, fatal} (fatal: the wasm module trapped).
 let wasm, webgpuGlue, gpuWasm = null, manifest, engine = null, engineKey = "", cancelled = false;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
@@ -162,6 +162,9 @@ self.onmessage = async ({ data: m }) => {
     const transfer = [result.rgb, result.grid].filter(Boolean).map((a) => a.buffer);
     post({ id: m.id, type: "result", ...result }, transfer);
   } catch (e) {
-    post({ id: m.id, type: "error", message: e.message || String(e) });
+    // A trap (a Rust panic under panic = "abort", or memory exhausted) leaves the module's state
+    // undefined: the page replaces this worker instead of sending it more work.
+    const fatal = e instanceof WebAssembly.RuntimeError;
+    post({ id: m.id, type: "error", message: e.message || String(e), fatal });
   }
 };

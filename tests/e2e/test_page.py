@@ -10,6 +10,7 @@ import base64
 import functools
 import gzip
 import http.server
+import io
 import os
 import socketserver
 import sys
@@ -32,6 +33,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
     served = []  # (path, bytes of body sent) per request, for the first-visit figures
     refuse = ""  # paths containing this get a 404 (a server missing a file)
+    trap = False  # worker.js gets TRAP appended: a run of seed TRAP_SEED traps
 
     def log_message(self, *args):
         pass
@@ -40,6 +42,15 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         if Quiet.refuse and Quiet.refuse in self.path:
             self.send_error(404)
             return None
+        if Quiet.trap and self.path.split("?")[0].endswith("/worker.js"):
+            with open(os.path.join(DIST, "worker.js"), "rb") as f:
+                body = f.read() + TRAP.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            return io.BytesIO(body)
         return super().send_head()
 
     def copyfile(self, source, outputfile):
@@ -114,6 +125,22 @@ def set_value(d, el_id, value):
 
 PIXELS = """const pixels = () => [...document.querySelectorAll('#grid canvas.sample')]
     .map(c => Array.from(c.getContext('2d').getImageData(0, 0, 32, 32).data));"""
+
+
+# A real WebAssembly trap — the `unreachable` instruction of a one-function module, what a Rust
+# panic under panic = "abort" executes — inside the worker's run handler when the seed is
+# TRAP_SEED (no input of the page's own makes vdiff's module trap).
+TRAP_SEED = 4242
+TRAP = f"""
+const runUntrapped = handlers.run;
+handlers.run = (m) => {{
+  if (m.config.seed === {TRAP_SEED}) {{
+    const bytes = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11);
+    new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.f();
+  }}
+  return runUntrapped(m);
+}};
+"""
 
 
 def error_text(d):
@@ -421,7 +448,26 @@ def main():
         click_run(d, "generate")
         assert "cpu" in d.find_element(By.ID, "stats").text, f"not a CPU run: {page_state()}"
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
+
+        # A worker whose wasm traps is replaced: the run ends with a message, the buttons come
+        # free, and the next run (on the restarted worker) gives the same images as before.
+        d.quit()
+        Quiet.refuse, Quiet.trap = "", True
+        d = browser()
+        d.get(url)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load")
+        Select(d.find_element(By.ID, "method")).select_by_value("unconditional/v2")
+        for el_id, value in [("n", 10), ("steps", 2), ("seed", TRAP_SEED)]:
+            set_value(d, el_id, value)
+        click_run(d, "generate")
+        assert "the engine stopped (unreachable" in error_text(d), f"a trap gave {error_text(d)!r}"
+        assert not d.find_element(By.ID, "generate").get_attribute("disabled")
+        print("e2e: a wasm trap in a worker —", error_text(d))
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
+        print("e2e: the restarted worker gave the same images as before the trap")
     finally:
+        Quiet.trap = False
         Quiet.refuse = ""
         d.quit()
         httpd.shutdown()
