@@ -1,0 +1,68 @@
+// Where the page's CPU module spends a run, in V8 (Chromium's wasm engine) on one thread: the
+// module built with function names (`scripts/wasm-profile.sh` builds it and calls this), the
+// page's own calls (Engine, start, step, finish), V8's sampling profiler in-process.
+//
+//   node scripts/wasm-profile.mjs PKG_DIR WEIGHTS_DIR [N [STEPS [BATCH_LABEL]]]
+//
+// Prints each Burn op's share of the run (the innermost `burn_flex::ops::<op>` frame of every
+// sample: everything a convolution calls counts as the convolution) and, inside the
+// convolutions, where their time goes (the sampled function itself: gemm microkernels, the
+// im2col tiles, layout conversion, allocation).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Session } from "node:inspector/promises";
+
+const [pkg, weights, n = "10", steps = "10"] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const wasm = require(`${pkg}/vdiff.js`);
+const manifest = readFileSync(`${weights}/manifest.json`, "utf8");
+const engine = new wasm.Engine("cpu", manifest);
+// The page's work: conditional ddim, the form's own flat config.
+const config = { model: "conditional", sampler: "ddim", n: +n, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+                 steps: +steps, eta: 1, seed: 0, solver: "ddim" };
+for (const e of engine.missing(config)) engine.load(e.name, readFileSync(`${weights}/${e.file}`));
+
+async function run() {
+  const r = engine.start(config, 0, 1);
+  while (await r.step()) {}
+  (await r.finish()).free();
+}
+
+await run(); // warm-up: wasm tier-up, allocator growth
+const session = new Session();
+session.connect();
+await session.post("Profiler.enable");
+await session.post("Profiler.setSamplingInterval", { interval: 200 });
+await session.post("Profiler.start");
+const t0 = performance.now();
+await run();
+const seconds = (performance.now() - t0) / 1000;
+const { profile } = await session.post("Profiler.stop");
+
+const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+const parent = new Map();
+for (const x of profile.nodes) for (const c of x.children || []) parent.set(c, x.id);
+const opOf = (name) => name.match(/burn_flex::ops::(\w+)::/)?.[1];
+const fnKind = (full) => {
+  const name = full.replace(/::h[0-9a-f]{16}$/, "");
+  return /gemm/.test(name) ? "gemm" : /im2col/.test(name) ? "im2col" : /nhwc|permute|contiguous|copy|memcpy|memmove|transpose/i.test(name) ? "layout and copies"
+    : /memset|fill|zeros/i.test(name) ? "zeroing" : /alloc|malloc|free|dlmalloc/i.test(name) ? "allocation" : name.split("::").slice(-2).join("::");
+};
+const ops = new Map(), inConv = new Map();
+let total = 0;
+const add = (m, k, dt) => m.set(k, (m.get(k) || 0) + dt);
+profile.samples.forEach((id, i) => {
+  const dt = profile.timeDeltas[i] || 0;
+  total += dt;
+  const self = byId.get(id).callFrame.functionName || "(js)";
+  let op = null;
+  for (let at = id; at !== undefined && !op; at = parent.get(at)) op = opOf(byId.get(at).callFrame.functionName || "");
+  if (!op) op = /^\((idle|program|garbage collector)\)$/.test(self) ? self : /vdiff::/.test(self) ? "vdiff (outside Burn's ops)" : "other";
+  add(ops, op, dt);
+  if (op === "conv") add(inConv, fnKind(self), dt);
+});
+const pct = (m, of) => [...m].sort((a, b) => b[1] - a[1]).filter(([, v]) => v / of >= 0.005)
+  .map(([k, v]) => `${k} ${(100 * v / of).toFixed(1)} %`).join(", ");
+console.log(`conditional ddim, N = ${n}, ${steps} steps: ${seconds.toFixed(2)} s, ${(+n * +steps / seconds).toFixed(1)} U-Net rows/s`);
+console.log(`by op: ${pct(ops, total)}`);
+console.log(`inside the convolutions: ${pct(inConv, ops.get("conv") || 1)}`);
