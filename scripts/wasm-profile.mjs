@@ -6,8 +6,9 @@
 //
 // Prints each Burn op's share of the run (the innermost `burn_flex::ops::<op>` frame of every
 // sample: everything a convolution calls counts as the convolution) and, inside the
-// convolutions, where their time goes (the sampled function itself: gemm microkernels, the
-// im2col tiles, layout conversion, allocation).
+// convolutions, where their time goes (the sampled function itself: gemm's microkernels and
+// packing, Flex's conv code — layout conversion and im2col tiles inlined into `conv3d_f32` —,
+// allocation).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Session } from "node:inspector/promises";
@@ -45,8 +46,10 @@ for (const x of profile.nodes) for (const c of x.children || []) parent.set(c, x
 const opOf = (name) => name.match(/burn_flex::ops::(\w+)::/)?.[1];
 const fnKind = (full) => {
   const name = full.replace(/::h[0-9a-f]{16}$/, "");
-  return /gemm/.test(name) ? "gemm" : /im2col/.test(name) ? "im2col" : /nhwc|permute|contiguous|copy|memcpy|memmove|transpose/i.test(name) ? "layout and copies"
-    : /memset|fill|zeros/i.test(name) ? "zeroing" : /alloc|malloc|free|dlmalloc/i.test(name) ? "allocation" : name.split("::").slice(-2).join("::");
+  return /microkernel/.test(name) ? "gemm microkernels" : /pack_/.test(name) ? "gemm packing"
+    : /gemm/.test(name) ? "gemm (other)" : /__rdl_|__rust_alloc|__rust_dealloc|dlmalloc|malloc/.test(name) ? "allocation"
+    : /Index.*::index$/.test(name) ? "slice indexing (not inlined)"
+    : name.replace(/<([^<>]*)>/g, "$1").split("::").slice(-2).join("::");
 };
 const ops = new Map(), inConv = new Map();
 let total = 0;

@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
 weights="$(realpath "${1:-weights}")"
-cargo build --profile wasm-names --target wasm32-unknown-unknown --lib --no-default-features --features flex
+cargo build --profile wasm-cpu-names --target wasm32-unknown-unknown --lib --no-default-features --features flex
 pkg="$CARGO_TARGET_DIR/wasm-profile-pkg"
-wasm-bindgen --target nodejs --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-names/vdiff.wasm"
+wasm-bindgen --target nodejs --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-cpu-names/vdiff.wasm"
 for n in 10 100; do
   node scripts/wasm-profile.mjs "$pkg" "$weights" "$n" "$((n == 10 ? 10 : 2))"
 done
