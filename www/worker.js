@@ -165,6 +165,7 @@ self.onmessage = async ({ data: m }) => {
     // A trap (a Rust panic under panic = "abort", or memory exhausted) leaves the module's state
     // undefined: the page replaces this worker instead of sending it more work.
     const fatal = e instanceof WebAssembly.RuntimeError;
-    post({ id: m.id, type: "error", message: e.message || String(e), fatal });
+    const message = e.message || String(e);
+    post({ id: m.id, type: "error", message: fatal ? `the wasm module trapped: ${message}` : message, fatal });
   }
 };

@@ -460,7 +460,7 @@ def main():
         for el_id, value in [("n", 10), ("steps", 2), ("seed", TRAP_SEED)]:
             set_value(d, el_id, value)
         click_run(d, "generate")
-        assert "the engine stopped (unreachable" in error_text(d), f"a trap gave {error_text(d)!r}"
+        assert "the engine stopped (the wasm module trapped: unreachable" in error_text(d), f"a trap gave {error_text(d)!r}"
         assert not d.find_element(By.ID, "generate").get_attribute("disabled")
         print("e2e: a wasm trap in a worker —", error_text(d))
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
