@@ -84,6 +84,12 @@ impl Sampler {
         }
     }
 
+    /// Whether its steering evaluates a U-Net (classifier-free guidance): those rows count as
+    /// U-Net rows.
+    pub fn steers_with_unet(&self) -> bool {
+        self.steering().is_some_and(|s| s.kind.is_unet())
+    }
+
     /// The U-Net this sampler runs: ddim its `model`; v1 and v2 always steer the unconditional
     /// one (the one place that says so).
     pub fn unet(&self) -> ModelKind {
@@ -557,7 +563,7 @@ impl SampleConfig {
     pub fn unet_rows_per_step(&self) -> Vec<usize> {
         let v2 = matches!(self.sampler, Sampler::V2 { .. });
         let rows = if v2 { v2_rows_per_step(self.classes.len(), self.n, self.steps) } else { vec![self.n; self.steps] };
-        if !self.sampler.steering().is_some_and(|s| s.kind.is_unet()) {
+        if !self.sampler.steers_with_unet() {
             return rows;
         }
         let k = self.classes.len();

@@ -133,10 +133,7 @@ impl<'a> Sampling<'a> {
             return Err(SampleError::NoSteering(cfg.sampler.name()));
         }
         let mut noise = Noise::new(cfg.seed);
-        let fan_out = match cfg.sampler {
-            Sampler::V2 { w, .. } => Some(v2::FanOut::new(cfg, w)),
-            _ => None,
-        };
+        let fan_out = v2::FanOut::of(cfg);
         let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
         let part_rows = Rows::new(part, rows);
         let x = match x {
@@ -268,7 +265,7 @@ impl<'a> Sampling<'a> {
 
     /// Rows the steering network produced: U-Net rows when it is the conditional U-Net.
     fn count_steered(&mut self, rows: usize) {
-        if self.cfg.sampler.steering().is_some_and(|s| s.kind.is_unet()) {
+        if self.cfg.sampler.steers_with_unet() {
             self.unet_rows += self.rows.owned(rows);
         }
     }

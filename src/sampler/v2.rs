@@ -8,7 +8,7 @@
 use burn::tensor::Tensor;
 
 use super::nets::repeat_rows;
-use super::Sampling;
+use super::{SampleConfig, Sampler, Sampling};
 
 /// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
 pub fn fan_factors(mut m: usize) -> Vec<usize> {
@@ -61,8 +61,12 @@ impl FanOut {
     /// The rows v2 starts from: one noise image.
     pub(super) const START_ROWS: usize = 1;
 
-    pub(super) fn new(cfg: &super::SampleConfig, w: f64) -> Self {
-        Self { factors: fan_factors(cfg.n / cfg.classes.len()), w }
+    /// v2's fan-out for `cfg`; `None` when `cfg` runs another sampler.
+    pub(super) fn of(cfg: &SampleConfig) -> Option<Self> {
+        match cfg.sampler {
+            Sampler::V2 { w, .. } => Some(Self { factors: fan_factors(cfg.n / cfg.classes.len()), w }),
+            _ => None,
+        }
     }
 
     /// Velocity for step `i`; may grow the batch, so returns the (repeated) state with it.
