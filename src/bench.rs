@@ -58,15 +58,34 @@ impl Denoiser for Timed<'_, dyn Denoiser + '_> {
     fn is_conditional(&self) -> bool {
         self.inner.is_conditional()
     }
+
+    fn velocity_features(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> (Tensor<4>, Vec<Tensor<4>>) {
+        self.time(|n| n.velocity_features(x, log_snr, classes))
+    }
+
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        self.inner.feature_shapes()
+    }
 }
 
 impl Steer for Timed<'_, dyn Steer + '_> {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.time(|n| n.steer(x, v, log_snr, classes))
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.time(|n| n.steer(x, v, features, log_snr, classes))
     }
 
-    fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.time(|n| n.fan_out(x, v, log_snr, classes))
+    fn fan_out(
+        &self,
+        x: Tensor<4>,
+        v: Tensor<4>,
+        features: &[Tensor<4>],
+        log_snr: f64,
+        classes: &[usize],
+    ) -> Tensor<4> {
+        self.time(|n| n.fan_out(x, v, features, log_snr, classes))
+    }
+
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        self.inner.feature_shapes()
     }
 }
 
@@ -157,7 +176,12 @@ impl Bench {
             let classes: Vec<usize> = (0..self.batch).map(|i| i % 10).collect();
             let x = noise.normal_tensor([self.batch, 3, 32, 32], device);
             let v = noise.normal_tensor([self.batch, 3, 32, 32], device);
-            let tl = min_time(self.reps, |_| sync(steer.steer(x.clone(), v.clone(), -2.0, &classes)));
+            let features = if steer.feature_shapes().is_empty() {
+                Vec::new()
+            } else {
+                loaded.unet.velocity_features(x.clone(), -2.0, &classes).1
+            };
+            let tl = min_time(self.reps, |_| sync(steer.steer(x.clone(), v.clone(), &features, -2.0, &classes)));
             println!(
                 "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
                 steering_kind.name(),

@@ -34,9 +34,48 @@ impl Denoiser for DummyUNet {
 pub struct DummyLayer;
 
 impl Steer for DummyLayer {
-    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
         let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
         v * 0.9 + o
+    }
+}
+
+/// [`DummyUNet`] whose one inner feature map is its input `x` (`[B, 3, 32, 32]`).
+pub struct FeatureUNet(pub DummyUNet);
+
+impl Denoiser for FeatureUNet {
+    fn velocity(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.0.velocity(x, log_snr, classes)
+    }
+    fn is_conditional(&self) -> bool {
+        self.0.conditional
+    }
+    fn velocity_features(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> (Tensor<4>, Vec<Tensor<4>>) {
+        (self.velocity(x.clone(), log_snr, classes), vec![x])
+    }
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        vec![[3, 32]]
+    }
+}
+
+/// `steer = 0.9·v + 0.1·input + 0.02·(c + 1)`, where the input is the U-Net's feature map
+/// (`from_features`) or the state `x` it was computed from: the two must steer alike.
+pub struct InputLayer {
+    pub from_features: bool,
+}
+
+impl Steer for InputLayer {
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
+        let input = if self.from_features { features[0].clone() } else { x };
+        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
+        v * 0.9 + input * 0.1 + o
+    }
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        if self.from_features {
+            vec![[3, 32]]
+        } else {
+            Vec::new()
+        }
     }
 }
 

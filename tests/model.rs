@@ -143,3 +143,44 @@ fn training_1x1_matmul_path_matches_burn_conv_with_gradients() {
         }
     }
 }
+
+#[test]
+fn unet_features_are_its_inner_levels_and_leave_the_velocity_as_it_is() {
+    let device = Device::flex();
+    for levels in [2, 3, 4] {
+        let net = small(false).with_levels(levels).init(&device);
+        let (x, ls, _) = inputs(3, &device);
+        let (v, features) = net.forward_features(x.clone(), ls.clone(), None);
+        assert_eq!(vec4(v), vec4(net.forward(x, ls, None)), "levels={levels}");
+        let shapes = net.feature_shapes();
+        assert_eq!(shapes.len(), levels - 1);
+        assert_eq!(shapes[0], [8, 16]);
+        for (f, [c, side]) in features.iter().zip(&shapes) {
+            assert_eq!(f.dims(), [3, *c, *side, *side]);
+        }
+    }
+}
+
+#[test]
+fn a_guide_given_feature_inputs_steers_as_before_until_they_are_trained() {
+    use vdiff::model::GuideNetConfig;
+    let device = Device::flex();
+    device.seed(5);
+    // A guide whose output convolution is not zero, so that it steers at all.
+    let plain = GuideNetConfig::new().init(&device);
+    let plain = vdiff::model::GuideNet {
+        conv_out: vdiff::burn::nn::conv::Conv2dConfig::new([32, 12], [3, 3])
+            .with_padding(vdiff::burn::nn::PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device),
+        ..plain
+    };
+    let unet = small(false).init(&device);
+    let (x, ls, c) = inputs(3, &device);
+    let (v, features) = unet.forward_features(x.clone(), ls.clone(), None);
+    let before = vec4(plain.forward(x.clone(), v.clone(), &[], ls.clone(), c.clone()));
+    let reading = plain.with_features(Some(8), &device);
+    assert_eq!(reading.feature_width(), Some(8));
+    let after = vec4(reading.forward(x, v, &features, ls, c));
+    assert_eq!(before, after);
+    assert!(before.iter().any(|&a| a != 0.0));
+}

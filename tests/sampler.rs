@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{checksum, to_vec, DummyLayer, DummyUNet, GaussianData};
+use common::{checksum, to_vec, DummyLayer, DummyUNet, FeatureUNet, GaussianData, InputLayer};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
     fan_factors, sample, v2_rows_per_step, v2_unet_rows, ModelKind, Nets, Part, SampleConfig, SampleError, Sampler,
@@ -590,4 +590,30 @@ fn real_networks_split_into_parts_give_the_same_images() {
             assert!(run_in_parts(&c, nets, of) == whole, "{sampler:?} in {of} parts");
         }
     }
+}
+
+/// A steering network that reads the U-Net's inner features gets the features of the very rows
+/// it steers — through v2's class fan-out and factor copies, and in every split into parts —
+/// and a U-Net without them is refused, not run.
+#[test]
+fn the_steering_network_reads_the_features_of_the_rows_it_steers() {
+    let feature_unet = FeatureUNet(DummyUNet { conditional: false });
+    let reads = InputLayer { from_features: true };
+    let sees_x = InputLayer { from_features: false };
+    for solver in [Solver::Ddim, Solver::DpmPp2m] {
+        for kind in [SamplerKind::V1, SamplerKind::V2] {
+            let c = SampleConfig { solver, ..cfg(kind, ModelKind::Unconditional, 20, 5) };
+            let want = run_in_parts(&c, Nets { unet: &UNCOND, steering: Some(&sees_x) }, 1);
+            assert!(want != run(&c), "the input-reading dummy must steer differently from DummyLayer");
+            for of in [1, 3] {
+                let got = run_in_parts(&c, Nets { unet: &feature_unet, steering: Some(&reads) }, of);
+                assert!(got == want, "{kind:?} {solver:?} in {of} parts");
+            }
+        }
+    }
+    let c = cfg(SamplerKind::V1, ModelKind::Unconditional, 10, 2);
+    assert!(matches!(
+        Sampling::new(&c, Nets { unet: &UNCOND, steering: Some(&reads) }, &Device::flex()),
+        Err(SampleError::FeatureMismatch { .. })
+    ));
 }

@@ -247,6 +247,10 @@ pub struct SteeringArgs {
     /// sigmoid (method §2, alpha², which all but ignores t ≥ 0.5).
     #[arg(long, value_enum, default_value_t = Weighting::None)]
     pub weighting: Weighting,
+    /// The guide also reads the frozen U-Net's inner feature maps (16×16 and 8×8). With
+    /// `--init` it may start from a guide without them.
+    #[arg(long)]
+    pub unet_features: bool,
 }
 
 #[derive(Args, Debug)]
@@ -278,7 +282,16 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
         }
         TrainCmd::Steering(a) => {
             let objective = Objective::new(a.t_min, a.t_max, a.weighting, a.target).map_err(anyhow::Error::msg)?;
-            let t = SteeringTraining { steering: a.steering, unet: a.unet.clone(), objective };
+            anyhow::ensure!(
+                !a.unet_features || a.steering == SteeringKind::Guide,
+                "--unet-features is for the guide (--steering layer-guide)"
+            );
+            let t = SteeringTraining {
+                steering: a.steering,
+                unet: a.unet.clone(),
+                objective,
+                unet_features: a.unet_features,
+            };
             train_steering(&a.common.settings(), &t, device(a.common.device)?)
         }
         TrainCmd::Export(a) => export(&a.run, &a.out),

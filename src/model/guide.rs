@@ -14,6 +14,13 @@
 //! the CPU, while the class correction it makes is smooth at that scale. Its 16×16 and
 //! 8×8 features are scaled and shifted (FiLM) by an embedding of the class and the log-SNR.
 //! Its last convolution starts at zero, so an untrained guide steers nothing.
+//!
+//! It may also read the frozen U-Net's own inner feature maps at 16×16 and 8×8
+//! ([`UNet::forward_features`](super::UNet::forward_features)): what the U-Net has already
+//! worked out about the image at high noise, which the guide would otherwise have to derive
+//! from pixels again. They enter through 1×1 convolutions that start at zero, so a guide with
+//! them starts as the guide without them (a warm start keeps its weights,
+//! [`GuideNet::with_features`]).
 
 use burn::config::Config;
 use burn::module::Module;
@@ -37,6 +44,10 @@ pub struct GuideNetConfig {
     /// Size of the class + time embedding.
     #[config(default = 64)]
     pub embed: usize,
+    /// Base width `c` of the U-Net whose inner features it reads (its 16×16 map has `c`
+    /// channels, its 8×8 map `2c`); `None`: it reads none (and manifests written before
+    /// there was a choice read as that).
+    pub features: Option<usize>,
 }
 
 /// FiLM: `x·(1 + γ) + β`, with `γ, β` a linear function of the embedding.
@@ -73,6 +84,10 @@ pub struct GuideNet {
     pub proj8: Conv2d,
     pub up16: Conv2d,
     pub conv_out: Conv2d,
+    /// The U-Net's 16×16 features into the 16×16 path (`None`: the guide reads none).
+    pub feat16: Option<Conv2d>,
+    /// The U-Net's 8×8 features into the 8×8 path.
+    pub feat8: Option<Conv2d>,
 }
 
 /// `[B, C, 2H, 2W]` → `[B, 4C, H, W]`: each 2×2 block of pixels becomes four channels.
@@ -95,6 +110,18 @@ fn conv1(c_in: usize, c_out: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([c_in, c_out], [1, 1]).init(device)
 }
 
+fn zero_conv1(c_in: usize, c_out: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([c_in, c_out], [1, 1]).with_initializer(Initializer::Zeros).init(device)
+}
+
+/// The guide's widths at 16×16 and 8×8 read `c`-wide U-Net features (`None` when it reads none).
+fn feature_inputs(c: Option<usize>, a: usize, device: &Device) -> (Option<Conv2d>, Option<Conv2d>) {
+    match c {
+        Some(c) => (Some(zero_conv1(c, a, device)), Some(zero_conv1(2 * c, 2 * a, device))),
+        None => (None, None),
+    }
+}
+
 impl GuideNetConfig {
     pub fn init(&self, device: &Device) -> GuideNet {
         let (a, b, e) = (self.width, 2 * self.width, self.embed);
@@ -112,22 +139,54 @@ impl GuideNetConfig {
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .with_initializer(Initializer::Zeros)
                 .init(device),
+            feat16: None,
+            feat8: None,
         }
+        .with_features(self.features, device)
     }
 }
 
 impl GuideNet {
-    /// The steered velocity `v + guide(x̂₀, x_t, log_snr, class)`.
+    /// This guide reading the inner features of a U-Net of base width `c` (`None`: none),
+    /// through new projections that start at zero: it steers exactly as before until they are
+    /// trained.
+    pub fn with_features(self, c: Option<usize>, device: &Device) -> Self {
+        let (feat16, feat8) = feature_inputs(c, self.up16.weight.dims()[0], device);
+        GuideNet { feat16, feat8, ..self }
+    }
+
+    /// Base width of the U-Net whose features it reads; `None` when it reads none.
+    pub fn feature_width(&self) -> Option<usize> {
+        self.feat16.as_ref().map(|c| c.weight.dims()[1])
+    }
+
+    /// The steered velocity `v + guide(x̂₀, x_t, log_snr, class, features)`.
     ///
     /// # Shapes
-    /// `x`, `v`: `[B, 3, 32, 32]`, `log_snr`, `classes`: `[B]` → `[B, 3, 32, 32]`
-    pub fn forward(&self, x: Tensor<4>, v: Tensor<4>, log_snr: Tensor<1>, classes: Tensor<1, Int>) -> Tensor<4> {
-        let correction = self.correction(x, v.clone(), log_snr, classes);
+    /// `x`, `v`: `[B, 3, 32, 32]`, `log_snr`, `classes`: `[B]`, `features`: the U-Net's
+    /// ([`UNet::forward_features`](super::UNet::forward_features); ignored, and may be empty,
+    /// when the guide reads none) → `[B, 3, 32, 32]`
+    pub fn forward(
+        &self,
+        x: Tensor<4>,
+        v: Tensor<4>,
+        features: &[Tensor<4>],
+        log_snr: Tensor<1>,
+        classes: Tensor<1, Int>,
+    ) -> Tensor<4> {
+        let correction = self.correction(x, v.clone(), features, log_snr, classes);
         v + correction
     }
 
     /// The correction alone (zero for an untrained guide).
-    pub fn correction(&self, x: Tensor<4>, v: Tensor<4>, log_snr: Tensor<1>, classes: Tensor<1, Int>) -> Tensor<4> {
+    pub fn correction(
+        &self,
+        x: Tensor<4>,
+        v: Tensor<4>,
+        features: &[Tensor<4>],
+        log_snr: Tensor<1>,
+        classes: Tensor<1, Int>,
+    ) -> Tensor<4> {
         let [b, _, _, _] = x.dims();
         let device = x.device();
         let ls = log_snr.reshape([b, 1]);
@@ -141,8 +200,14 @@ impl GuideNet {
         let cls = self.class_embed.forward(classes.reshape([b, 1])).reshape([b, self.class_embed.weight.dims()[1]]);
         let e = relu(self.time_embed.forward(tf) + cls);
 
-        let h16 = relu(self.film16.forward(self.conv_in_folding(Tensor::cat(vec![pred, x], 1)), e.clone()));
-        let h8 = relu(self.film8.forward(self.down8.forward(mean_pool2(h16.clone())), e));
+        let read = |proj: &Option<Conv2d>, j: usize, h: Tensor<4>| match proj {
+            Some(p) => h + p.forward(features[j].clone()),
+            None => h,
+        };
+        let h16 = read(&self.feat16, 0, self.conv_in_folding(Tensor::cat(vec![pred, x], 1)));
+        let h16 = relu(self.film16.forward(h16, e.clone()));
+        let h8 = read(&self.feat8, 1, self.down8.forward(mean_pool2(h16.clone())));
+        let h8 = relu(self.film8.forward(h8, e));
         let h8 = relu(self.mid8.forward(h8));
         let u16 = relu(self.up16.forward(pixel_shuffle(self.proj8.forward(h8))) + h16);
         pixel_shuffle(self.conv_out.forward(u16))
@@ -223,7 +288,7 @@ mod tests {
         let v = x.clone() * 0.5;
         let ls = Tensor::<1>::from_data(TensorData::new(vec![-3.0f32, 2.0], [2]), &device);
         let classes = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 7], [2]), &device);
-        let out: Vec<f32> = guide.forward(x, v.clone(), ls, classes).into_data().try_to_vec().unwrap();
+        let out: Vec<f32> = guide.forward(x, v.clone(), &[], ls, classes).into_data().try_to_vec().unwrap();
         assert_eq!(out, v.into_data().try_to_vec::<f32>().unwrap());
     }
 }

@@ -246,6 +246,38 @@ impl UNet {
         classes: Option<Tensor<1, Int>>,
         rng: Option<&mut Noise>,
     ) -> Tensor<4> {
+        self.run(x, log_snr, classes, rng, None)
+    }
+
+    /// As [`forward`](Self::forward), with the U-Net's inner feature maps: element `j` is the
+    /// output of level `j + 1` before it is upsampled back, `[B, c·2^j, 32/2^(j+1), 32/2^(j+1)]`
+    /// (for the committed 3-level net: `[B, c, 16, 16]`, then `[B, 2c, 8, 8]`). They cost
+    /// nothing extra: the forward computes them anyway.
+    pub fn forward_features(
+        &self,
+        x: Tensor<4>,
+        log_snr: Tensor<1>,
+        classes: Option<Tensor<1, Int>>,
+    ) -> (Tensor<4>, Vec<Tensor<4>>) {
+        let mut taps = vec![None; self.levels.len() - 1];
+        let v = self.run(x, log_snr, classes, None, Some(&mut taps));
+        (v, taps.into_iter().map(|t| t.expect("every inner level ran")).collect())
+    }
+
+    /// `[channels, side]` of each map [`forward_features`](Self::forward_features) returns.
+    pub fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        let c = self.levels[0].enc[0].res.conv1.weight.dims()[0];
+        (0..self.levels.len() - 1).map(|j| [c << j, 32 >> (j + 1)]).collect()
+    }
+
+    fn run(
+        &self,
+        x: Tensor<4>,
+        log_snr: Tensor<1>,
+        classes: Option<Tensor<1, Int>>,
+        rng: Option<&mut Noise>,
+        taps: Option<&mut Vec<Option<Tensor<4>>>>,
+    ) -> Tensor<4> {
         let [b, _, h, w] = x.dims();
         // Fourier features of log-SNR: f = 2π·log_snr·Wᵀ, [cos f, sin f].
         let f =
@@ -266,23 +298,32 @@ impl UNet {
             (None, _) => {}
         }
         inputs.push(temb);
-        self.level(0, Tensor::cat(inputs, 1), rng)
+        self.level(0, Tensor::cat(inputs, 1), rng, taps)
     }
 
-    fn level(&self, k: usize, x: Tensor<4>, mut rng: Option<&mut Noise>) -> Tensor<4> {
+    fn level(
+        &self,
+        k: usize,
+        x: Tensor<4>,
+        mut rng: Option<&mut Noise>,
+        mut taps: Option<&mut Vec<Option<Tensor<4>>>>,
+    ) -> Tensor<4> {
         let lvl = &self.levels[k];
         let mut x = if k > 0 { AvgPool2dConfig::new([2, 2]).init().forward(x) } else { x };
         for blk in &lvl.enc {
             x = blk.forward(x, rng.as_deref_mut());
         }
         if k + 1 < self.levels.len() {
-            let inner = self.level(k + 1, x.clone(), rng.as_deref_mut());
+            let inner = self.level(k + 1, x.clone(), rng.as_deref_mut(), taps.as_deref_mut());
             x = Tensor::cat(vec![inner, x], 1);
         }
         for blk in &lvl.dec {
             x = blk.forward(x, rng.as_deref_mut());
         }
         if k > 0 {
+            if let Some(taps) = taps {
+                taps[k - 1] = Some(x.clone());
+            }
             x = upsample2x(x);
         }
         x

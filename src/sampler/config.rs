@@ -442,6 +442,8 @@ pub enum SampleError {
     NoSteering(&'static str),
     #[error("the {wanted} U-Net was asked for, but the loaded one is {got}")]
     WrongUNet { wanted: &'static str, got: &'static str },
+    #[error("the steering network reads U-Net features {wanted:?} ([channels, side]), the U-Net has {got:?}")]
+    FeatureMismatch { wanted: Vec<[usize; 2]>, got: Vec<[usize; 2]> },
 }
 
 /// Parse `"airplane,cat"` (names or label numbers) into labels.

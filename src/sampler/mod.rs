@@ -90,6 +90,10 @@ pub struct Sampling<'a> {
     /// The previous step's x̂₀ of every current row (the multistep solver's history).
     history: Option<Tensor<4>>,
     unet_rows: usize,
+    /// Whether the steering network reads the U-Net's inner features.
+    reads_features: bool,
+    /// The last U-Net call's inner features (only when the steering network reads them).
+    features: Vec<Tensor<4>>,
 }
 
 impl<'a> Sampling<'a> {
@@ -132,6 +136,11 @@ impl<'a> Sampling<'a> {
         if cfg.sampler.steering().is_some() && nets.steering.is_none() {
             return Err(SampleError::NoSteering(cfg.sampler.name()));
         }
+        let wanted = nets.steering.map(|s| s.feature_shapes()).unwrap_or_default();
+        let got = nets.unet.feature_shapes();
+        if !got.starts_with(&wanted) {
+            return Err(SampleError::FeatureMismatch { wanted, got });
+        }
         let mut noise = Noise::new(cfg.seed);
         let fan_out = v2::FanOut::of(cfg);
         let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
@@ -162,6 +171,8 @@ impl<'a> Sampling<'a> {
             rows: part_rows,
             history: None,
             unet_rows: 0,
+            reads_features: !wanted.is_empty(),
+            features: Vec::new(),
         })
     }
 
@@ -228,10 +239,16 @@ impl<'a> Sampling<'a> {
         Samples { images, positions, unet_rows: self.unet_rows }
     }
 
-    /// The U-Net at one log-SNR for every current row; counts the rows.
+    /// The U-Net at one log-SNR for every current row; counts the rows, and keeps its inner
+    /// features for the steering of these rows when the steering network reads them.
     fn unet(&mut self, x: Tensor<4>, log_snr: f64) -> Tensor<4> {
         self.unet_rows += self.rows.owned(x.dims()[0]);
-        self.nets.unet.velocity(x, log_snr, &self.classes)
+        if !self.reads_features {
+            return self.nets.unet.velocity(x, log_snr, &self.classes);
+        }
+        let (v, features) = self.nets.unet.velocity_features(x, log_snr, &self.classes);
+        self.features = features;
+        v
     }
 
     /// Fresh standard normal noise for every current row, drawn where the whole run draws it.
@@ -258,7 +275,7 @@ impl<'a> Sampling<'a> {
         if !self.cfg.steers(self.i) {
             return v;
         }
-        let steered = self.steering().steer(x, v.clone(), log_snr, &self.classes);
+        let steered = self.steering().steer(x, v.clone(), &self.features, log_snr, &self.classes);
         self.count_steered(steered.dims()[0]);
         self.scale(v, steered)
     }

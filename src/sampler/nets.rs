@@ -14,24 +14,54 @@ pub trait Denoiser {
     /// `x`: `[B, 3, 32, 32]`, `classes`: `B` labels (conditional models) → `[B, 3, 32, 32]`
     fn velocity(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4>;
     fn is_conditional(&self) -> bool;
+
+    /// As [`velocity`](Self::velocity), with the inner feature maps a steering network may
+    /// read ([`UNet::forward_features`]); none for a denoiser without them.
+    fn velocity_features(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> (Tensor<4>, Vec<Tensor<4>>) {
+        (self.velocity(x, log_snr, classes), Vec::new())
+    }
+
+    /// Channels and side of each of those feature maps.
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        Vec::new()
+    }
 }
 
 pub trait Steer {
     /// Row `i` of the unconditional velocity `v` steered to `classes[i]`; `x` and `log_snr`
-    /// are the state and noise level `v` was predicted from (the paper's layer ignores them).
+    /// are the state and noise level `v` was predicted from, `features` the U-Net's inner
+    /// feature maps for those rows (only a network that [reads them](Self::feature_shapes)
+    /// looks at them; the paper's layer looks at `v` alone).
     ///
     /// # Shapes
-    /// `x`, `v`: `[B, 3, 32, 32]`, `classes`: `B` labels → `[B, 3, 32, 32]`
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4>;
+    /// `x`, `v`: `[B, 3, 32, 32]`, `features`: `[B, …]` each, `classes`: `B` labels →
+    /// `[B, 3, 32, 32]`
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4>;
 
     /// Every row once per class: row `r·k + j` is row `r` steered to `classes[j]`.
     ///
     /// # Shapes
-    /// `x`, `v`: `[m, 3, 32, 32]`, `classes`: `k` labels → `[m·k, 3, 32, 32]`
-    fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        let tiled = tile_classes(classes, v.dims()[0]);
-        let (x, v) = (repeat_rows(x, classes.len()), repeat_rows(v, classes.len()));
-        self.steer(x, v, log_snr, &tiled)
+    /// `x`, `v`: `[m, 3, 32, 32]`, `features`: `[m, …]` each, `classes`: `k` labels →
+    /// `[m·k, 3, 32, 32]`
+    fn fan_out(
+        &self,
+        x: Tensor<4>,
+        v: Tensor<4>,
+        features: &[Tensor<4>],
+        log_snr: f64,
+        classes: &[usize],
+    ) -> Tensor<4> {
+        let (m, k) = (v.dims()[0], classes.len());
+        let tiled = tile_classes(classes, m);
+        let (x, v) = (repeat_rows(x, k), repeat_rows(v, k));
+        let features: Vec<Tensor<4>> = features.iter().map(|f| repeat_rows(f.clone(), k)).collect();
+        self.steer(x, v, &features, log_snr, &tiled)
+    }
+
+    /// The U-Net feature maps it reads, as `[channels, side]` each in
+    /// [`Denoiser::feature_shapes`] order; empty when it reads none.
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        Vec::new()
     }
 }
 
@@ -53,25 +83,41 @@ impl Denoiser for UNet {
     fn is_conditional(&self) -> bool {
         UNet::is_conditional(self)
     }
+
+    fn velocity_features(&self, x: Tensor<4>, log_snr: f64, classes: &[usize]) -> (Tensor<4>, Vec<Tensor<4>>) {
+        let device = x.device();
+        let b = x.dims()[0];
+        let ls = Tensor::<1>::full([b], log_snr as f32, &device);
+        let cls = self.is_conditional().then(|| index_tensor(classes, &device));
+        self.forward_features(x, ls, cls)
+    }
+
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        UNet::feature_shapes(self)
+    }
 }
 
 impl Steer for ClassLayer {
-    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
         let cls = index_tensor(classes, &v.device());
         self.forward(v, cls)
     }
 
     /// The encoder runs once per input row, not once per output row.
-    fn fan_out(&self, _: Tensor<4>, v: Tensor<4>, _: f64, classes: &[usize]) -> Tensor<4> {
+    fn fan_out(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
         ClassLayer::fan_out(self, v, classes)
     }
 }
 
 impl Steer for GuideNet {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
         let device = v.device();
         let ls = Tensor::<1>::full([v.dims()[0]], log_snr as f32, &device);
-        self.forward(x, v, ls, index_tensor(classes, &device))
+        self.forward(x, v, features, ls, index_tensor(classes, &device))
+    }
+
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        self.feature_width().map(|c| vec![[c, 16], [2 * c, 8]]).unwrap_or_default()
     }
 }
 
@@ -79,7 +125,7 @@ impl Steer for GuideNet {
 /// row's class instead of the unconditional one, so `v + s·(steered − v)` is classifier-free
 /// guidance. It costs a U-Net forward per steered row; the sampler counts those rows.
 impl Steer for UNet {
-    fn steer(&self, x: Tensor<4>, _: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+    fn steer(&self, x: Tensor<4>, _: Tensor<4>, _: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
         self.velocity(x, log_snr, classes)
     }
 }
@@ -94,20 +140,33 @@ pub enum Steering {
     UNet(UNet),
 }
 
-impl Steer for Steering {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+impl Steering {
+    fn inner(&self) -> &dyn Steer {
         match self {
-            Steering::Layer(l) => l.steer(x, v, log_snr, classes),
-            Steering::Guide(g) => g.steer(x, v, log_snr, classes),
-            Steering::UNet(u) => Steer::steer(u, x, v, log_snr, classes),
+            Steering::Layer(l) => l,
+            Steering::Guide(g) => g,
+            Steering::UNet(u) => u,
         }
     }
+}
 
-    fn fan_out(&self, x: Tensor<4>, v: Tensor<4>, log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        match self {
-            Steering::Layer(l) => Steer::fan_out(l, x, v, log_snr, classes),
-            Steering::Guide(g) => Steer::fan_out(g, x, v, log_snr, classes),
-            Steering::UNet(u) => Steer::fan_out(u, x, v, log_snr, classes),
-        }
+impl Steer for Steering {
+    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.inner().steer(x, v, features, log_snr, classes)
+    }
+
+    fn fan_out(
+        &self,
+        x: Tensor<4>,
+        v: Tensor<4>,
+        features: &[Tensor<4>],
+        log_snr: f64,
+        classes: &[usize],
+    ) -> Tensor<4> {
+        self.inner().fan_out(x, v, features, log_snr, classes)
+    }
+
+    fn feature_shapes(&self) -> Vec<[usize; 2]> {
+        self.inner().feature_shapes()
     }
 }

@@ -79,7 +79,7 @@ impl FanOut {
             let k = classes.len();
             let plain = repeat_rows(v.clone(), k);
             let v = if run.cfg.steers(0) {
-                let steered = run.steering().fan_out(x.clone(), v, log_snr, &classes);
+                let steered = run.steering().fan_out(x.clone(), v, &run.features, log_snr, &classes);
                 run.count_steered(steered.dims()[0]);
                 run.scale(plain, steered)
             } else {

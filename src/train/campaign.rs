@@ -58,7 +58,12 @@ impl Campaign {
                     train_unet(&self.settings(kind.name(), share), config, device.clone())?
                 }
                 Phase::Steering(steering) => {
-                    let t = SteeringTraining { steering, unet: self.out.clone(), objective: objective(steering) };
+                    let t = SteeringTraining {
+                        steering,
+                        unet: self.out.clone(),
+                        objective: objective(steering),
+                        unet_features: false,
+                    };
                     train_steering(&self.settings(steering.name(), share), &t, device.clone())?
                 }
             }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Cifar;
 use super::trainer::{fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
-use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
+use crate::model::{ClassLayerConfig, GuideNet, GuideNetConfig, UNet, UNetConfig};
 use crate::sampler::{ModelKind, SteeringKind};
 use crate::weights::{load_bytes, Arch, Manifest};
 
@@ -71,6 +71,8 @@ pub struct SteeringTraining {
     /// Weights directory with the frozen unconditional U-Net (and the conditional one to distil).
     pub unet: PathBuf,
     pub objective: Objective,
+    /// The guide reads the frozen U-Net's inner feature maps too.
+    pub unet_features: bool,
 }
 
 /// What a run is, saved beside its checkpoint so `export` knows the entry and architecture.
@@ -106,9 +108,10 @@ pub fn train_steering(s: &RunSettings, t: &SteeringTraining, device: Device) -> 
     let (entry, adev) = (t.steering.name(), device.clone().autodiff());
     let file = format!("{entry}.bpk");
     if t.steering == SteeringKind::Guide {
-        let config = GuideNetConfig::new();
+        let features = if t.unet_features { Some(feature_width(&unet)?) } else { None };
+        let config = GuideNetConfig::new().with_features(features);
         let info = RunInfo { entry: entry.into(), file, arch: Arch::Guide { config: config.clone() } };
-        let (model, ema) = warm_start(&s, config.init(&adev), config.init(&device), entry, &format!("{config:?}"))?;
+        let (model, ema) = warm_start_guide(&s, &config, entry, &device)?;
         train_network(&s, info, model, ema, frozen, device)
     } else {
         let config = ClassLayerConfig::new().with_residual(t.steering == SteeringKind::Residual);
@@ -116,6 +119,39 @@ pub fn train_steering(s: &RunSettings, t: &SteeringTraining, device: Device) -> 
         let (model, ema) = warm_start(&s, config.init(&adev), config.init(&device), entry, &format!("{config:?}"))?;
         train_network(&s, info, model, ema, frozen, device)
     }
+}
+
+/// Base width of the U-Net features a guide reads: the 16×16 and 8×8 maps of a U-Net with at
+/// least 3 levels.
+fn feature_width(unet: &UNet) -> anyhow::Result<usize> {
+    match unet.feature_shapes()[..] {
+        [[c, 16], [c2, 8], ..] if c2 == 2 * c => Ok(c),
+        ref got => anyhow::bail!("the guide reads a U-Net's 16×16 and 8×8 features; this U-Net has {got:?}"),
+    }
+}
+
+/// As [`warm_start`], where a guide that reads U-Net features may also start from the same
+/// guide without them (its feature inputs start at zero, so it steers as that one did).
+fn warm_start_guide(
+    s: &RunSettings,
+    config: &GuideNetConfig,
+    entry: &str,
+    device: &Device,
+) -> anyhow::Result<(GuideNet, GuideNet)> {
+    let plain = GuideNetConfig { features: None, ..config.clone() };
+    let from_plain = match &s.init {
+        Some(dir) if config.features.is_some() => {
+            let manifest = Manifest::read(dir).with_context(|| format!("--init weights in {}", dir.display()))?;
+            manifest.entry(entry)?.arch == Arch::Guide { config: plain.clone() }
+        }
+        _ => false,
+    };
+    let adev = device.clone().autodiff();
+    if !from_plain {
+        return warm_start(s, config.init(&adev), config.init(device), entry, &format!("{config:?}"));
+    }
+    let (model, ema) = warm_start(s, plain.init(&adev), plain.init(device), entry, &format!("{plain:?}"))?;
+    Ok((model.with_features(config.features, &adev), ema.with_features(config.features, device)))
 }
 
 /// One of the frozen U-Nets of a weights directory, checked to be the kind asked for.

@@ -107,9 +107,23 @@ impl Trainable for GuideNet {
         cls: Tensor<1, Int>,
         _: Option<&mut Noise>,
     ) -> Tensor<4> {
-        let v = frozen_velocity(frozen.unet(), x_t.clone(), ls.clone(), None);
-        self.forward(x_t, v, ls, cls)
+        if self.feature_width().is_none() {
+            let v = frozen_velocity(frozen.unet(), x_t.clone(), ls.clone(), None);
+            return self.forward(x_t, v, &[], ls, cls);
+        }
+        let (v, features) = frozen_features(frozen.unet(), x_t.clone(), ls.clone());
+        self.forward(x_t, v, &features, ls, cls)
     }
+}
+
+/// The frozen unconditional U-Net's velocity and inner features, as [`frozen_velocity`].
+fn frozen_features(unet: &UNet, x_t: Tensor<4>, ls: Tensor<1>) -> (Tensor<4>, Vec<Tensor<4>>) {
+    let tracked = x_t.is_autodiff();
+    let (v, features) = unet.forward_features(x_t.inner(), ls.inner(), None);
+    if !tracked {
+        return (v, features);
+    }
+    (v.autodiff(), features.into_iter().map(|f| f.autodiff()).collect())
 }
 
 /// A frozen network's velocity: it runs without autodiff, so no gradient reaches it; the result
