@@ -9,12 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/eval-lanes.sh "${1:-eval/class}"
 ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m "$@"; }
+# guide-v1 / guide-v2: the guide that reads the U-Net's features; guide-without-features
+# holds the same runs of the guide before it did (SHA-256 a07c289f…).
 lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5
+  ev guide-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
 }
 lane_b() {
-  ev guide --methods v1,v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
+  ev guide-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
   ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0

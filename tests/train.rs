@@ -238,6 +238,45 @@ fn trained_weights_load_into_sample() {
     std::fs::remove_dir_all(d).ok();
 }
 
+/// A guide that reads the U-Net's features trains, warm-starts from a guide without them,
+/// exports its architecture and samples; a U-Net without 16×16 and 8×8 levels is an error.
+#[test]
+fn a_guide_reading_unet_features_trains_from_a_plain_guide_and_samples() {
+    let d = tmp("features");
+    dataset(&d, 20);
+    let out = d.join("weights");
+    let unet = "train unet --unconditional --width 8 --levels 3 --batch 4 --max-steps 1 --eval-every 1 \
+                --val-images 8 --quiet --device flex";
+    vdiff(unet, &[("--data", &d), ("--run", &d.join("run-unet")), ("--out", &out)]);
+    let guide = "train add-net --steering layer-guide --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet \
+                 --device flex";
+    vdiff(guide, &[("--unet", &out), ("--data", &d), ("--run", &d.join("run-plain")), ("--out", &out)]);
+    let reading = format!("{guide} --unet-features");
+    let run = d.join("run-features");
+    let paths: [(&str, &Path); 5] =
+        [("--unet", &out), ("--data", &d), ("--run", &run), ("--out", &out), ("--init", &out)];
+    vdiff(&reading, &paths);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["entries"]["layer-guide"]["config"]["features"], 8);
+    let s = d.join("samples");
+    vdiff("sample --sampler v2 --steering layer-guide --n 10 --steps 3 --quiet", &[("--weights", &out), ("--out", &s)]);
+    assert!(s.join("manifest.json").is_file());
+    // A 2-level U-Net has no 8×8 features to read.
+    let flat = d.join("flat");
+    let unet2 = unet.replace("--levels 3", "--levels 2");
+    vdiff(&unet2, &[("--data", &d), ("--run", &d.join("run-unet2")), ("--out", &flat)]);
+    let o = Command::new(env!("CARGO_BIN_EXE_vdiff"))
+        .args(reading.split_whitespace())
+        .args(["--unet".as_ref(), flat.as_os_str(), "--data".as_ref(), d.as_os_str()])
+        .args(["--run".as_ref(), d.join("run-bad").as_os_str(), "--out".as_ref(), flat.as_os_str()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("16×16 and 8×8"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(d).ok();
+}
+
 /// The U-Net trains on wgpu (here the software Vulkan adapter, `mesa-vulkan-drivers`): every op
 /// has a gradient there (the bilinear upsample is built from differentiable ops), and a few
 /// Adam steps from the same weights on the same batches give Flex's losses.

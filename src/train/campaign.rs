@@ -62,7 +62,8 @@ impl Campaign {
                         steering,
                         unet: self.out.clone(),
                         objective: objective(steering),
-                        unet_features: false,
+                        // The guide reads the U-Net's 16×16 and 8×8 features where it has them.
+                        unet_features: steering == SteeringKind::Guide && self.levels >= 3,
                     };
                     train_steering(&self.settings(steering.name(), share), &t, device.clone())?
                 }
