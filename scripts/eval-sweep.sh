@@ -2,7 +2,9 @@
 # The sweep that chose the defaults of the fade schedule, classifier-free guidance and the
 # solver (README, "Images that show their class"): N = 200, 20 steps, seed 0, from the
 # committed weights, in two one-thread lanes; a run whose eval.csv exists is kept, so the
-# script continues where it stopped. Usage: scripts/eval-sweep.sh [OUT]
+# script continues where it stopped. The stored eval/sweep/guide-s* runs are the guide before it
+# read the U-Net's features (SHA-256 a07c289f…); eval/sweep/guide-features-* the shipped one
+# (a rerun writes the shipped guide's figures under guide-s*). Usage: scripts/eval-sweep.sh [OUT]
 # (STEPS=10 for 10 steps; the table: python3 scripts/eval-table.py OUT/*/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
