@@ -43,7 +43,7 @@ const { profile } = await session.post("Profiler.stop");
 const byId = new Map(profile.nodes.map((x) => [x.id, x]));
 const parent = new Map();
 for (const x of profile.nodes) for (const c of x.children || []) parent.set(c, x.id);
-const opOf = (name) => name.match(/burn_flex::ops::(\w+)::/)?.[1];
+const opOf = (name) => /vdiff::model::conv_taps::/.test(name) ? "conv" : name.match(/burn_flex::ops::(\w+)::/)?.[1];
 const fnKind = (full) => {
   const name = full.replace(/::h[0-9a-f]{16}$/, "");
   return /microkernel/.test(name) ? "gemm microkernels" : /pack_/.test(name) ? "gemm packing"

@@ -6,8 +6,10 @@
 //! as `weight [C_out, C_in] × x [B, C_in, H·W]`, the same 1×1 convolution differentiates into
 //! well-shaped gemms, faster forward + backward on Flex. The same rewrite of a 3×3 convolution
 //! (im2col from nine shifted slices) is *slower* — its slices and stack cost more than the
-//! narrow gemm (the README has the figures) — so 3×3 convolutions keep `Conv2d::forward`. Inference
-//! always uses `Conv2d::forward`; both paths give the same numbers up to rounding (tested).
+//! narrow gemm (the README has the figures) — so 3×3 convolutions keep `Conv2d::forward` in
+//! training. Inference on the CPU runs the 3×3 convolutions as nine shifted GEMMs instead of
+//! Flex's im2col ([`conv_taps`](super::conv_taps)); every path gives the same numbers up to
+//! rounding (tested).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -43,12 +45,25 @@ pub fn conv1x1_matmul(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// The U-Net's convolution: a 1×1 convolution on a tensor that carries gradients goes through
-/// [`conv1x1_matmul`], everything else through `Conv2d::forward`.
+/// The networks' convolution: a 1×1 convolution on a tensor that carries gradients goes through
+/// [`conv1x1_matmul`], a 3×3 one on a CPU tensor without gradients through
+/// [`conv_taps::conv3x3`](super::conv_taps::conv3x3), everything else through `Conv2d::forward`.
 pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if conv.kernel_size == [1, 1] && x.is_autodiff() && MATMUL_1X1.load(Ordering::Relaxed) {
         conv1x1_matmul(conv, x)
+    } else if on_cpu_for_inference(&x) && super::conv_taps::is_conv3x3(conv) {
+        super::conv_taps::conv3x3(conv, x)
     } else {
         conv.forward(x)
     }
+}
+
+#[cfg(any(not(target_arch = "wasm32"), feature = "flex"))]
+fn on_cpu_for_inference(x: &Tensor<4>) -> bool {
+    !x.is_autodiff() && x.device() == burn::tensor::Device::flex()
+}
+
+#[cfg(not(any(not(target_arch = "wasm32"), feature = "flex")))]
+fn on_cpu_for_inference(_: &Tensor<4>) -> bool {
+    false
 }

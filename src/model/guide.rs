@@ -31,6 +31,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::conv::conv_forward;
 use super::unet::NUM_CLASSES;
 
 /// Sine and cosine pairs of the log-SNR (range about −10 … 10): periods 32·k⁻¹ for k = 1 … 8.
@@ -206,11 +207,11 @@ impl GuideNet {
         };
         let h16 = read(&self.feat16, 0, self.conv_in_folding(Tensor::cat(vec![pred, x], 1)));
         let h16 = relu(self.film16.forward(h16, e.clone()));
-        let h8 = read(&self.feat8, 1, self.down8.forward(mean_pool2(h16.clone())));
+        let h8 = read(&self.feat8, 1, conv_forward(&self.down8, mean_pool2(h16.clone())));
         let h8 = relu(self.film8.forward(h8, e));
-        let h8 = relu(self.mid8.forward(h8));
-        let u16 = relu(self.up16.forward(pixel_shuffle(self.proj8.forward(h8))) + h16);
-        pixel_shuffle(self.conv_out.forward(u16))
+        let h8 = relu(conv_forward(&self.mid8, h8));
+        let u16 = relu(conv_forward(&self.up16, pixel_shuffle(self.proj8.forward(h8))) + h16);
+        pixel_shuffle(conv_forward(&self.conv_out, u16))
     }
 }
 

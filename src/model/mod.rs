@@ -2,6 +2,7 @@
 
 pub mod class_layer;
 pub mod conv;
+pub mod conv_taps;
 pub mod guide;
 pub mod unet;
 pub mod upsample;

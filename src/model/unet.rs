@@ -86,8 +86,8 @@ impl ResConvBlock {
             Some(conv) => conv_forward(conv, x.clone()),
             None => x.clone(),
         };
-        let h = relu(dropout2d(self.conv1.forward(x), self.dropout, rng.as_deref_mut()));
-        let h = self.conv2.forward(h);
+        let h = relu(dropout2d(conv_forward(&self.conv1, x), self.dropout, rng.as_deref_mut()));
+        let h = conv_forward(&self.conv2, h);
         let h = if self.last { h } else { relu(dropout2d(h, self.dropout, rng)) };
         h + skip
     }
