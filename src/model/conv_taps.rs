@@ -119,7 +119,7 @@ pub fn conv3x3_slices(
             }
             out
         }
-        Kernel::Direct => direct(&padded, plane, &offsets, weight, bias, [b, c_in, h, w], c_out),
+        Kernel::Direct => direct(&padded, plane, weight, bias, [b, c_in, h, w], c_out),
     }
 }
 
@@ -205,16 +205,29 @@ fn for_position_ranges(n: usize, f: impl Fn(usize, usize) + Sync) {
 /// into the `[B, C_out, H, W]` output: only the positions of real pixels are computed (all of
 /// them when `W` is a multiple of [`TILE_J`]; a row's last partial tile is computed whole and
 /// stored in part).
-fn direct(
+fn direct(padded: &[f32], plane: usize, weight: &[f32], bias: Option<&[f32]>, shape: [usize; 4], c_out: usize) -> Vec<f32> {
+    // The U-Net's widths get their own copy of the loops, in which the taps' offsets are
+    // constants that the loads carry (no address arithmetic per load).
+    match shape[3] {
+        32 => direct_rows::<32>(padded, plane, weight, bias, shape, c_out),
+        16 => direct_rows::<16>(padded, plane, weight, bias, shape, c_out),
+        8 => direct_rows::<8>(padded, plane, weight, bias, shape, c_out),
+        _ => direct_rows::<0>(padded, plane, weight, bias, shape, c_out),
+    }
+}
+
+/// [`direct`] for images `W` wide (`0`: any width, read from `shape`).
+fn direct_rows<const W: usize>(
     padded: &[f32],
     plane: usize,
-    offsets: &[usize; 9],
     weight: &[f32],
     bias: Option<&[f32]>,
     [b, c_in, h, w]: [usize; 4],
     c_out: usize,
 ) -> Vec<f32> {
+    let w = if W > 0 { W } else { w };
     let row = w + 1;
+    let offsets: [usize; 9] = std::array::from_fn(|t| (t / 3) * row + t % 3);
     // The last tile starts at most at the last pixel's position and reads `TILE_J` positions
     // from there at every offset.
     let last = ((b - 1) * (h + 1) + h - 1) * row + w - 1;
