@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/eval-lanes.sh "${1:-eval/class}"
 ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m "$@"; }
-# guide-v1 / guide-v2: the guide that reads the U-Net's features; guide-without-features
-# holds the same runs of the guide before it did (SHA-256 a07c289f…).
+# guide-v1 / guide-v2: the shipped guide, which reads the U-Net's features; guide-without-features
+# holds the same runs of the guide before it did (SHA-256 a07c289f…), guide-50min-v1 / -v2 those
+# of the feature-reading guide before its last 85 minutes of training (SHA-256 cc98ea87…).
 lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5

@@ -3,7 +3,7 @@
 # solver (README, "Images that show their class"): N = 200, 20 steps, seed 0, from the
 # committed weights, in two one-thread lanes; a run whose eval.csv exists is kept, so the
 # script continues where it stopped. The stored eval/sweep/guide-s* runs are the guide before it
-# read the U-Net's features (SHA-256 a07c289f…); eval/sweep/guide-features-* the shipped one
+# read the U-Net's features (SHA-256 a07c289f…); eval/sweep/guide-features-* the one after it (SHA-256 cc98ea87…, before its last 85 minutes)
 # (a rerun writes the shipped guide's figures under guide-s*). Usage: scripts/eval-sweep.sh [OUT]
 # (STEPS=10 for 10 steps; the table: python3 scripts/eval-table.py OUT/*/).
 set -euo pipefail
