@@ -10,7 +10,7 @@ use crate::device::Backend;
 use crate::networks::{self, Loaded, NetSource};
 use crate::noise::Noise;
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, Denoiser, ModelKind, Nets, SampleConfig, SamplerKind, Steer, SteeringKind};
+use crate::sampler::{sample, Denoiser, ModelKind, Nets, Prediction, SampleConfig, SamplerKind, Steer, SteeringKind};
 
 /// What to time.
 pub struct Bench {
@@ -69,19 +69,12 @@ impl Denoiser for Timed<'_, dyn Denoiser + '_> {
 }
 
 impl Steer for Timed<'_, dyn Steer + '_> {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.time(|n| n.steer(x, v, features, log_snr, classes))
+    fn steer(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.time(|n| n.steer(p, log_snr, classes))
     }
 
-    fn fan_out(
-        &self,
-        x: Tensor<4>,
-        v: Tensor<4>,
-        features: &[Tensor<4>],
-        log_snr: f64,
-        classes: &[usize],
-    ) -> Tensor<4> {
-        self.time(|n| n.fan_out(x, v, features, log_snr, classes))
+    fn fan_out(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.time(|n| n.fan_out(p, log_snr, classes))
     }
 
     fn feature_shapes(&self) -> Vec<[usize; 2]> {
@@ -181,7 +174,8 @@ impl Bench {
             } else {
                 loaded.unet.velocity_features(x.clone(), -2.0, &classes).1
             };
-            let tl = min_time(self.reps, |_| sync(steer.steer(x.clone(), v.clone(), &features, -2.0, &classes)));
+            let p = Prediction { x, v, features };
+            let tl = min_time(self.reps, |_| sync(steer.steer(p.clone(), -2.0, &classes)));
             println!(
                 "steering network {}, batch {}: {:.4} s ({:.1}% of a U-Net forward)",
                 steering_kind.name(),

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 use vdiff::burn;
-use vdiff::sampler::{Denoiser, Steer};
+use vdiff::sampler::{Denoiser, Prediction, Steer};
 use vdiff::schedule::{alpha_sigma, log_snr};
 
 /// `v = 0.3·x + 0.01·log_snr (+ 0.05·class when conditional)`.
@@ -34,9 +34,9 @@ impl Denoiser for DummyUNet {
 pub struct DummyLayer;
 
 impl Steer for DummyLayer {
-    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
-        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
-        v * 0.9 + o
+    fn steer(&self, p: Prediction, _: f64, classes: &[usize]) -> Tensor<4> {
+        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &p.v);
+        p.v * 0.9 + o
     }
 }
 
@@ -65,10 +65,10 @@ pub struct InputLayer {
 }
 
 impl Steer for InputLayer {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
-        let input = if self.from_features { features[0].clone() } else { x };
-        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &v);
-        v * 0.9 + input * 0.1 + o
+    fn steer(&self, p: Prediction, _: f64, classes: &[usize]) -> Tensor<4> {
+        let input = if self.from_features { p.features[0].clone() } else { p.x };
+        let o = per_row(classes.iter().map(|&c| 0.02 * (c + 1) as f32).collect(), &p.v);
+        p.v * 0.9 + input * 0.1 + o
     }
     fn feature_shapes(&self) -> Vec<[usize; 2]> {
         if self.from_features {

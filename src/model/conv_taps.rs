@@ -205,7 +205,14 @@ fn for_position_ranges(n: usize, f: impl Fn(usize, usize) + Sync) {
 /// into the `[B, C_out, H, W]` output: only the positions of real pixels are computed (all of
 /// them when `W` is a multiple of [`TILE_J`]; a row's last partial tile is computed whole and
 /// stored in part).
-fn direct(padded: &[f32], plane: usize, weight: &[f32], bias: Option<&[f32]>, shape: [usize; 4], c_out: usize) -> Vec<f32> {
+fn direct(
+    padded: &[f32],
+    plane: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    shape: [usize; 4],
+    c_out: usize,
+) -> Vec<f32> {
     // The U-Net's widths get their own copy of the loops, in which the taps' offsets are
     // constants that the loads carry (no address arithmetic per load).
     match shape[3] {

@@ -21,7 +21,7 @@ pub use config::{
     GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 pub use link::FlatConfig;
-pub use nets::{Denoiser, Steer, Steering};
+pub use nets::{Denoiser, Prediction, Steer, Steering};
 pub use part::Part;
 pub use schema::{page_schema, PageSchema};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
@@ -275,7 +275,8 @@ impl<'a> Sampling<'a> {
         if !self.cfg.steers(self.i) {
             return v;
         }
-        let steered = self.steering().steer(x, v.clone(), &self.features, log_snr, &self.classes);
+        let p = Prediction { x, v: v.clone(), features: self.features.clone() };
+        let steered = self.steering().steer(p, log_snr, &self.classes);
         self.count_steered(steered.dims()[0]);
         self.scale(v, steered)
     }

@@ -27,35 +27,51 @@ pub trait Denoiser {
     }
 }
 
+/// What the U-Net was given and said for a batch of rows, which a steering network steers: the
+/// state `x`, the velocity `v` (perturbed, for v2's copies) and the U-Net's inner feature maps
+/// for those rows (empty when nothing reads them).
+///
+/// # Shapes
+/// `x`, `v`: `[B, 3, 32, 32]`, `features`: `[B, …]` each
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    pub x: Tensor<4>,
+    pub v: Tensor<4>,
+    pub features: Vec<Tensor<4>>,
+}
+
+impl Prediction {
+    /// Rows in the batch.
+    pub fn rows(&self) -> usize {
+        self.v.dims()[0]
+    }
+
+    /// Each row `k` times in place: row `r·k + j` is row `r` (a fan-out's layout).
+    pub fn repeat_rows(self, k: usize) -> Self {
+        Prediction {
+            x: repeat_rows(self.x, k),
+            v: repeat_rows(self.v, k),
+            features: self.features.into_iter().map(|f| repeat_rows(f, k)).collect(),
+        }
+    }
+}
+
 pub trait Steer {
-    /// Row `i` of the unconditional velocity `v` steered to `classes[i]`; `x` and `log_snr`
-    /// are the state and noise level `v` was predicted from, `features` the U-Net's inner
-    /// feature maps for those rows (only a network that [reads them](Self::feature_shapes)
-    /// looks at them; the paper's layer looks at `v` alone).
+    /// Row `i` of the unconditional velocity `p.v` steered to `classes[i]`, at the noise level
+    /// it was predicted at. Only a network that [reads them](Self::feature_shapes) looks at the
+    /// features; the paper's layer looks at `v` alone.
     ///
     /// # Shapes
-    /// `x`, `v`: `[B, 3, 32, 32]`, `features`: `[B, …]` each, `classes`: `B` labels →
-    /// `[B, 3, 32, 32]`
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4>;
+    /// `p`: `B` rows, `classes`: `B` labels → `[B, 3, 32, 32]`
+    fn steer(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4>;
 
     /// Every row once per class: row `r·k + j` is row `r` steered to `classes[j]`.
     ///
     /// # Shapes
-    /// `x`, `v`: `[m, 3, 32, 32]`, `features`: `[m, …]` each, `classes`: `k` labels →
-    /// `[m·k, 3, 32, 32]`
-    fn fan_out(
-        &self,
-        x: Tensor<4>,
-        v: Tensor<4>,
-        features: &[Tensor<4>],
-        log_snr: f64,
-        classes: &[usize],
-    ) -> Tensor<4> {
-        let (m, k) = (v.dims()[0], classes.len());
-        let tiled = tile_classes(classes, m);
-        let (x, v) = (repeat_rows(x, k), repeat_rows(v, k));
-        let features: Vec<Tensor<4>> = features.iter().map(|f| repeat_rows(f.clone(), k)).collect();
-        self.steer(x, v, &features, log_snr, &tiled)
+    /// `p`: `m` rows, `classes`: `k` labels → `[m·k, 3, 32, 32]`
+    fn fan_out(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        let tiled = tile_classes(classes, p.rows());
+        self.steer(p.repeat_rows(classes.len()), log_snr, &tiled)
     }
 
     /// The U-Net feature maps it reads, as `[channels, side]` each in
@@ -98,22 +114,22 @@ impl Denoiser for UNet {
 }
 
 impl Steer for ClassLayer {
-    fn steer(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
-        let cls = index_tensor(classes, &v.device());
-        self.forward(v, cls)
+    fn steer(&self, p: Prediction, _: f64, classes: &[usize]) -> Tensor<4> {
+        let cls = index_tensor(classes, &p.v.device());
+        self.forward(p.v, cls)
     }
 
     /// The encoder runs once per input row, not once per output row.
-    fn fan_out(&self, _: Tensor<4>, v: Tensor<4>, _: &[Tensor<4>], _: f64, classes: &[usize]) -> Tensor<4> {
-        ClassLayer::fan_out(self, v, classes)
+    fn fan_out(&self, p: Prediction, _: f64, classes: &[usize]) -> Tensor<4> {
+        ClassLayer::fan_out(self, p.v, classes)
     }
 }
 
 impl Steer for GuideNet {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        let device = v.device();
-        let ls = Tensor::<1>::full([v.dims()[0]], log_snr as f32, &device);
-        self.forward(x, v, features, ls, index_tensor(classes, &device))
+    fn steer(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        let device = p.v.device();
+        let ls = Tensor::<1>::full([p.rows()], log_snr as f32, &device);
+        self.forward(p.x, p.v, &p.features, ls, index_tensor(classes, &device))
     }
 
     fn feature_shapes(&self) -> Vec<[usize; 2]> {
@@ -125,8 +141,8 @@ impl Steer for GuideNet {
 /// row's class instead of the unconditional one, so `v + s·(steered − v)` is classifier-free
 /// guidance. It costs a U-Net forward per steered row; the sampler counts those rows.
 impl Steer for UNet {
-    fn steer(&self, x: Tensor<4>, _: Tensor<4>, _: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.velocity(x, log_snr, classes)
+    fn steer(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.velocity(p.x, log_snr, classes)
     }
 }
 
@@ -151,19 +167,12 @@ impl Steering {
 }
 
 impl Steer for Steering {
-    fn steer(&self, x: Tensor<4>, v: Tensor<4>, features: &[Tensor<4>], log_snr: f64, classes: &[usize]) -> Tensor<4> {
-        self.inner().steer(x, v, features, log_snr, classes)
+    fn steer(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.inner().steer(p, log_snr, classes)
     }
 
-    fn fan_out(
-        &self,
-        x: Tensor<4>,
-        v: Tensor<4>,
-        features: &[Tensor<4>],
-        log_snr: f64,
-        classes: &[usize],
-    ) -> Tensor<4> {
-        self.inner().fan_out(x, v, features, log_snr, classes)
+    fn fan_out(&self, p: Prediction, log_snr: f64, classes: &[usize]) -> Tensor<4> {
+        self.inner().fan_out(p, log_snr, classes)
     }
 
     fn feature_shapes(&self) -> Vec<[usize; 2]> {

@@ -7,7 +7,7 @@
 
 use burn::tensor::Tensor;
 
-use super::nets::repeat_rows;
+use super::nets::{repeat_rows, Prediction};
 use super::{SampleConfig, Sampler, Sampling};
 
 /// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
@@ -79,7 +79,8 @@ impl FanOut {
             let k = classes.len();
             let plain = repeat_rows(v.clone(), k);
             let v = if run.cfg.steers(0) {
-                let steered = run.steering().fan_out(x.clone(), v, &run.features, log_snr, &classes);
+                let p = Prediction { x: x.clone(), v, features: run.features.clone() };
+                let steered = run.steering().fan_out(p, log_snr, &classes);
                 run.count_steered(steered.dims()[0]);
                 run.scale(plain, steered)
             } else {
