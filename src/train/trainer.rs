@@ -107,10 +107,7 @@ impl Trainable for GuideNet {
         cls: Tensor<1, Int>,
         _: Option<&mut Noise>,
     ) -> Tensor<4> {
-        if self.feature_width().is_none() {
-            let v = frozen_velocity(frozen.unet(), x_t.clone(), ls.clone(), None);
-            return self.forward(x_t, v, &[], ls, cls);
-        }
+        // The U-Net computes its features anyway; a guide that reads none ignores them.
         let (v, features) = frozen_features(frozen.unet(), x_t.clone(), ls.clone());
         self.forward(x_t, v, &features, ls, cls)
     }
