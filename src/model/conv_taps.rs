@@ -47,7 +47,7 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let input = x.into_data().try_into_vec::<f32>().expect("f32 activations");
     let weight = weight.into_data().try_into_vec::<f32>().expect("f32 weights");
     let bias = conv.bias.as_ref().map(|b| b.val().into_data().try_into_vec::<f32>().expect("f32 bias"));
-    let out = conv3x3_slices(&input, shape, &weight, c_out, bias.as_deref(), Kernel::NATIVE);
+    let out = conv3x3_slices(&input, shape, &weight, c_out, bias.as_deref(), Kernel::THIS_TARGET);
     let [b, _, h, w] = shape;
     Tensor::from_data(TensorData::new(out, [b, c_out, h, w]), &device)
 }
@@ -63,7 +63,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// The faster one on this target.
-    pub const NATIVE: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Direct } else { Kernel::Gemm };
+    pub const THIS_TARGET: Kernel = if cfg!(target_arch = "wasm32") { Kernel::Direct } else { Kernel::Gemm };
 }
 
 /// Output positions per tile of [`direct`].
@@ -86,23 +86,23 @@ pub fn conv3x3_slices(
     if b * h * w == 0 {
         return Vec::new();
     }
-    let row = w + 1;
+    let offsets = tap_offsets(w);
     // One zero row above every image and below the last; the `n` output positions start at
     // each image's zero row, so the last tap of the last one reads two rows and two columns
     // further (and a tile of `direct` up to `TILE_J` positions more).
-    let n = b * (h + 1) * row;
-    let plane = n + 2 * row + 2 + TILE_J;
+    let n = position(b, 0, h, w);
+    let plane = n + offsets[8] + TILE_J;
     let mut padded = vec![0f32; c_in * plane];
     for (c, dst) in padded.chunks_exact_mut(plane).enumerate() {
         for i in 0..b {
             let src = &input[(i * c_in + c) * h * w..][..h * w];
             for (y, line) in src.chunks_exact(w).enumerate() {
-                let at = (1 + i * (h + 1) + y) * row + 1;
+                // A pixel is where its window's centre tap reads.
+                let at = position(i, y, h, w) + offsets[4];
                 dst[at..at + w].copy_from_slice(line);
             }
         }
     }
-    let offsets = std::array::from_fn(|t| (t / 3) * row + t % 3);
     match kernel {
         Kernel::Gemm => {
             let full = nine_gemms(&padded, plane, c_in, &offsets, weight, c_out, n);
@@ -111,7 +111,7 @@ pub fn conv3x3_slices(
                 let (i, o) = (k / c_out, k % c_out);
                 let shift = bias.map_or(0.0, |b| b[o]);
                 for (y, line) in plane_out.chunks_exact_mut(w).enumerate() {
-                    let src = &full[o * n + (i * (h + 1) + y) * row..][..w];
+                    let src = &full[o * n + position(i, y, h, w)..][..w];
                     for (d, s) in line.iter_mut().zip(src) {
                         *d = s + shift;
                     }
@@ -121,6 +121,17 @@ pub fn conv3x3_slices(
         }
         Kernel::Direct => direct(&padded, plane, weight, bias, [b, c_in, h, w], c_out),
     }
+}
+
+/// The output position of the first pixel of row `y` of image `i` in the padded layout: where
+/// the top-left tap of its 3×3 window reads.
+fn position(i: usize, y: usize, h: usize, w: usize) -> usize {
+    (i * (h + 1) + y) * (w + 1)
+}
+
+/// Where tap `t = 3·dy + dx` reads, relative to the output position.
+fn tap_offsets(w: usize) -> [usize; 9] {
+    std::array::from_fn(|t| (t / 3) * (w + 1) + t % 3)
 }
 
 /// `out[o, j] = Σ_t weight[o, ·, t] · padded[·, j + offsets[t]]` as nine GEMMs → `[C_out, n]`,
@@ -233,11 +244,10 @@ fn direct_rows<const W: usize>(
     c_out: usize,
 ) -> Vec<f32> {
     let w = if W > 0 { W } else { w };
-    let row = w + 1;
-    let offsets: [usize; 9] = std::array::from_fn(|t| (t / 3) * row + t % 3);
+    let offsets = tap_offsets(w);
     // The last tile starts at most at the last pixel's position and reads `TILE_J` positions
     // from there at every offset.
-    let last = ((b - 1) * (h + 1) + h - 1) * row + w - 1;
+    let last = position(b - 1, h - 1, h, w) + w - 1;
     assert!(last + offsets[8] + TILE_J <= plane && padded.len() == c_in * plane);
     assert!(offsets.windows(2).all(|p| p[0] <= p[1]) && weight.len() == c_out * c_in * 9);
     let blocks = c_out.div_ceil(TILE_O);
@@ -256,7 +266,7 @@ fn direct_rows<const W: usize>(
         for i in 0..b {
             for y in 0..h {
                 for x in (0..w).step_by(TILE_J) {
-                    let j = (i * (h + 1) + y) * row + x;
+                    let j = position(i, y, h, w) + x;
                     let mut acc = start.map(|s| [s; TILE_J / 4]);
                     for c in 0..c_in {
                         // SAFETY: the tile reads `padded[c·plane + j + offsets[t] + 0 … TILE_J)`,
