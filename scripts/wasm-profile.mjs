@@ -1,33 +1,19 @@
 // Where the page's CPU module spends a run, in V8 (Chromium's wasm engine) on one thread: the
 // module built with function names (`scripts/wasm-profile.sh` builds it and calls this), the
-// page's own calls (Engine, start, step, finish), V8's sampling profiler in-process.
+// page's own calls (wasm-page-run.mjs), V8's sampling profiler in-process.
 //
 //   node scripts/wasm-profile.mjs PKG_DIR WEIGHTS_DIR [N [STEPS [BATCH_LABEL]]]
 //
 // Prints each Burn op's share of the run (the innermost `burn_flex::ops::<op>` frame of every
-// sample: everything a convolution calls counts as the convolution) and, inside the
-// convolutions, where their time goes (the sampled function itself: gemm's microkernels and
-// packing, Flex's conv code — layout conversion and im2col tiles inlined into `conv3d_f32` —,
-// allocation).
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+// sample, or the crate's own `conv_taps`: everything a convolution calls counts as the
+// convolution) and, inside the convolutions, where their time goes (the sampled function
+// itself: the crate's kernel, gemm's microkernels and packing, Flex's conv code — layout
+// conversion and im2col tiles inlined into `conv3d_f32` —, allocation).
 import { Session } from "node:inspector/promises";
+import { pageRun } from "./wasm-page-run.mjs";
 
 const [pkg, weights, n = "10", steps = "10"] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const wasm = require(`${pkg}/vdiff.js`);
-const manifest = readFileSync(`${weights}/manifest.json`, "utf8");
-const engine = new wasm.Engine("cpu", manifest);
-// The page's work: conditional ddim, the form's own flat config.
-const config = { model: "conditional", sampler: "ddim", n: +n, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-                 steps: +steps, eta: 1, seed: 0, solver: "ddim" };
-for (const e of engine.missing(config)) engine.load(e.name, readFileSync(`${weights}/${e.file}`));
-
-async function run() {
-  const r = engine.start(config, 0, 1);
-  while (await r.step()) {}
-  (await r.finish()).free();
-}
+const run = pageRun(pkg, weights, n, steps);
 
 await run(); // warm-up: wasm tier-up, allocator growth
 const session = new Session();
