@@ -9,7 +9,7 @@ scripts/setup-web.sh
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=600
 echo "-- wasm-bindgen-test (WebGPU on the browser's adapter)"
-cargo test --release --target wasm32-unknown-unknown --test web --no-default-features --features flex,webgpu
+cargo test --release --target wasm32-unknown-unknown --test web --no-default-features --features flex,webgpu,relaxed-simd
 
 echo "-- end to end: trunk build, serve dist/, drive Chromium"
 scripts/build-page.sh

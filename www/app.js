@@ -2,7 +2,10 @@
 // step loop) runs in Web Workers (worker.js), so the page answers clicks throughout a run;
 // everything numeric happens in Rust (src/web.rs), in the workers. On the CPU backend a run's
 // rows are split across several workers, one per core; on WebGPU one worker drives the GPU.
+import { builtModule, cpuModule, loadModule } from "./modules.js";
+
 const $ = (id) => document.getElementById(id);
+const CPU = cpuModule();
 // What the form offers comes from Rust (src/sampler/schema.rs): choices, labels, limits,
 // defaults, and which settings apply to which sampler.
 let wasm, schema, manifest, engineKey = "", busy = false, cancelRequested = false;
@@ -113,13 +116,9 @@ class EngineWorker {
 
   cancel() { this.worker.postMessage({ type: "cancel" }); }
 
-  // The same CPU module the page loaded (Trunk's modulepreload link): HTTP-cached, compiled
-  // again there. The WebGPU module's name comes from the build (scripts/build-webgpu-module.sh).
+  // The same CPU module the page loaded (HTTP-cached, compiled again there).
   init() {
-    const glue = document.querySelector('link[rel="modulepreload"][href*="vdiff"]').href;
-    const gpuName = document.querySelector('meta[name="vdiff-webgpu"]')?.content;
-    const webgpuGlue = gpuName ? new URL(gpuName, location.href).href : "";
-    return this.call({ type: "init", glue, webgpuGlue, manifest });
+    return this.call({ type: "init", cpu: CPU, webgpuGlue: builtModule("vdiff-webgpu"), manifest });
   }
 }
 
@@ -386,7 +385,11 @@ async function openPng(file) {
 }
 
 async function main() {
-  wasm = window.wasmBindings;
+  try {
+    wasm = await loadModule(CPU.url);
+  } catch (e) {
+    status("No engine."); showError(`Cannot load the page's wasm module (${e.message || e}).`); return;
+  }
   schema = wasm.page_schema();
   buildForm();
   $("steering").onchange = showDefaults;
@@ -429,5 +432,4 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
-if (window.wasmBindings) main();
-else addEventListener("TrunkApplicationStarted", main);
+main();

@@ -8,13 +8,15 @@
 // On the CPU backend the page runs several of these workers, each on a part of a run's rows
 // (src/sampler/part.rs): the images do not depend on the split.
 //
-// Messages in:  {id, type: "init", glue, webgpuGlue, manifest} · {id, type: "backend", want}
+// Messages in:  {id, type: "init", cpu, webgpuGlue, manifest} · {id, type: "backend", want}
 //               {id, type: "ensure", config} · {id, type: "run", config, part, parts}
 //               {type: "cancel"} · {id, type: "grid", config, rgb} (the grid PNG of a run)
 //               {id, type: "classify", rgb} (the meter: the classifier loads on first use)
 // Messages out: {id, type: "progress", …} while working, then {id, type: "result", …}
 //               or {id, type: "error", message, fatal} (fatal: the wasm module trapped).
-let wasm, webgpuGlue, gpuWasm = null, manifest, engine = null, engineKey = "", cancelled = false;
+import { loadModule } from "./modules.js";
+
+let wasm, cpuName, webgpuGlue, gpuWasm = null, manifest, engine = null, engineKey = "", cancelled = false;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 // A macrotask boundary: lets a "cancel" message in between two steps.
@@ -28,8 +30,11 @@ const handlers = {
     return { verdict: await engine.classify(rgb) };
   },
 
-  async init({ glue, webgpuGlue: g, manifest: m }) {
-    wasm = await loadModule(glue);
+  // The CPU module the page chose and loaded (www/modules.js), and the WebGPU one to load on
+  // demand.
+  async init({ cpu, webgpuGlue: g, manifest: m }) {
+    wasm = await loadModule(cpu.url);
+    cpuName = cpu.name;
     [webgpuGlue, manifest] = [g, m];
     return {};
   },
@@ -41,10 +46,10 @@ const handlers = {
     if (wanted) gpu = await openWebGpu(id);
     let choice, text, warning = "";
     if (wanted && gpu.ok) [choice, text] = ["webgpu", `WebGPU on ${gpu.adapter}`];
-    else if (want === "auto" && gpu.ok) [choice, text] = ["cpu", `CPU (wasm): the WebGPU adapter is software (${gpu.adapter}), slower than the CPU backend — choose WebGPU to force it`];
+    else if (want === "auto" && gpu.ok) [choice, text] = ["cpu", `${cpuName}: the WebGPU adapter is software (${gpu.adapter}), slower than the CPU backend — choose WebGPU to force it`];
     else {
       if (want === "webgpu") warning = `WebGPU is not available (${gpu.error}); running on the CPU backend instead.`;
-      [choice, text] = ["cpu", want === "cpu" ? "CPU (wasm), as chosen" : `CPU (wasm): no WebGPU in this browser (${gpu.error})`];
+      [choice, text] = ["cpu", want === "cpu" ? `${cpuName}, as chosen` : `${cpuName}: no WebGPU in this browser (${gpu.error})`];
     }
     if (!engine || engineKey !== choice) {
       engine = new (choice === "webgpu" ? gpuWasm : wasm).Engine(choice, JSON.stringify(manifest));
@@ -83,11 +88,6 @@ const handlers = {
   },
 };
 
-async function loadModule(glue) {
-  const m = await import(glue);
-  await m.default({ module_or_path: glue.replace(/\.js$/, "_bg.wasm") });
-  return m;
-}
 
 // What the browser's WebGPU offers, asked in JS so that the WebGPU module is fetched only when
 // it will be used. "software" is wgpu's own test (src/web.rs: a fallback adapter is DeviceType::Cpu).

@@ -20,7 +20,9 @@
 //! [`direct`] runs all nine taps and every channel in one pass over a tile of 5 output channels ×
 //! 8 positions of one image row, whose 10 accumulators, 2 input vectors and a weight fit V8's
 //! registers (a tile of 6 × 8 no longer does, and is slower than `gemm`), and it computes real
-//! pixels only, straight into the output.
+//! pixels only, straight into the output. Built with the `relaxed-simd` feature its multiply and
+//! add are one `f32x4.relaxed_madd`, which the engine fuses where the machine has FMA (the page
+//! loads that module only where relaxed SIMD validates); the sums then round once instead of twice.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
@@ -235,6 +237,7 @@ fn direct(
 }
 
 /// [`direct`] for images `W` wide (`0`: any width, read from `shape`).
+#[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
 fn direct_rows<const W: usize>(
     padded: &[f32],
     plane: usize,
@@ -334,9 +337,19 @@ mod f4 {
             // SAFETY: as `load`.
             unsafe { v128_store(d.as_mut_ptr() as *mut v128, v) }
         }
+        #[cfg(not(feature = "relaxed-simd"))]
         #[inline(always)]
         pub fn mul_add(a: F4, b: F4, c: F4) -> F4 {
             f32x4_add(c, f32x4_mul(a, b))
+        }
+        /// `a·b + c` in one instruction: relaxed SIMD lets the engine fuse it (one rounding)
+        /// where the machine has FMA, and fewer instructions per tap are what the kernel is
+        /// bound by.
+        #[cfg(feature = "relaxed-simd")]
+        #[inline]
+        #[target_feature(enable = "relaxed-simd")]
+        pub fn mul_add(a: F4, b: F4, c: F4) -> F4 {
+            f32x4_relaxed_madd(a, b, c)
         }
     }
 

@@ -3,6 +3,7 @@
 headless Chromium, each timed by the page itself (its stats line), best of `--reps`.
 
     python3 tests/e2e/page_speed.py [--backend cpu|webgpu] [--workers 1,2] [--dist DIR] [--reps 2]
+                                    [--no-relaxed-simd]
 
 Prints one line per setting and a fingerprint of the grid's pixels, so that two builds (e.g.
 with and without WebAssembly SIMD) can be compared for speed and images; fails if two runs of
@@ -32,8 +33,11 @@ def main():
     p.add_argument("--sizes", default="10,20", help="N of each setting (10 steps each)")
     p.add_argument("--workers", default="1", help="CPU worker counts to measure, e.g. 1,2")
     p.add_argument("--steps", type=int, default=STEPS)
+    p.add_argument("--no-relaxed-simd", action="store_true",
+                   help="serve the page as an engine without relaxed SIMD sees it (the plain CPU module)")
     a = p.parse_args()
     e2e.DIST = os.path.abspath(a.dist)
+    e2e.Quiet.no_relaxed_simd = a.no_relaxed_simd
     httpd, url = e2e.serve()
     d = e2e.browser()
     try:
@@ -44,6 +48,7 @@ def main():
         e2e.wait(lambda: d.find_element(By.ID, "backend-status").text.startswith(shown_as) or e2e.error_text(d),
                  f"the {a.backend} backend")
         assert not e2e.error_text(d), e2e.error_text(d)
+        print("page_speed:", d.find_element(By.ID, "backend-status").text, flush=True)
         settings = [(int(n), a.steps, int(w)) for n in a.sizes.split(",") for w in a.workers.split(",")]
         images = {}
         for n, steps, workers in settings:

@@ -34,6 +34,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
     served = []  # (path, bytes of body sent) per request, for the first-visit figures
     refuse = ""  # paths containing this get a 404 (a server missing a file)
     trap = False  # worker.js gets TRAP appended: a run of seed TRAP_SEED traps
+    no_relaxed_simd = False  # modules.js sees an engine without relaxed SIMD
 
     def log_message(self, *args):
         pass
@@ -42,9 +43,11 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         if Quiet.refuse and Quiet.refuse in self.path:
             self.send_error(404)
             return None
-        if Quiet.trap and self.path.split("?")[0].endswith("/worker.js"):
-            with open(os.path.join(DIST, "worker.js"), "rb") as f:
-                body = f.read() + TRAP.encode()
+        patched = {"/worker.js": Quiet.trap and (lambda b: b + TRAP.encode()),
+                   "/modules.js": Quiet.no_relaxed_simd and without_relaxed_simd}.get(self.path.split("?")[0])
+        if patched:
+            with open(os.path.join(DIST, self.path.split("?")[0].lstrip("/")), "rb") as f:
+                body = patched(f.read())
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript")
             self.send_header("Content-Length", str(len(body)))
@@ -143,6 +146,13 @@ handlers.run = (m) => {{
 """
 
 
+def without_relaxed_simd(js):
+    """modules.js as an engine without WebAssembly's relaxed SIMD runs it: the probe fails."""
+    probe = b"WebAssembly.validate(relaxedSimdProbe())"
+    assert probe in js, "modules.js no longer probes relaxed SIMD this way"
+    return js.replace(probe, b"false")
+
+
 def error_text(d):
     return d.find_element(By.ID, "error").text
 
@@ -183,6 +193,8 @@ def main():
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load its weights")
         assert not error_text(d), f"page error after load: {error_text(d)}"
         print("backend:", d.find_element(By.ID, "backend-status").text)
+        # This Chromium has relaxed SIMD: the page runs the CPU module with fused multiply-adds.
+        assert "relaxed SIMD" in d.find_element(By.ID, "backend-status").text, d.find_element(By.ID, "backend-status").text
 
         # Generate: v2, 10 images, 2 steps. First visit: only what v2 with the guide needs is
         # fetched before the first grid, and the figures are reported.
@@ -223,6 +235,7 @@ def main():
         print("e2e: meter:", d.find_element(By.ID, "stat-accuracy").text, "in the requested class")
         d.save_screenshot(os.path.join(SHOTS, "page.png"))
         first = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
+        first_pixels = d.execute_script(PIXELS + "return pixels();")
 
         # The share link reproduces settings and images.
         link = d.find_element(By.ID, "share").get_attribute("href")
@@ -449,6 +462,27 @@ def main():
         assert "cpu" in d.find_element(By.ID, "stats").text, f"not a CPU run: {page_state()}"
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
 
+        # An engine without relaxed SIMD gets the plain CPU module (and only it): the same run
+        # gives the same images up to float rounding (its multiply-adds are not fused).
+        d.quit()
+        Quiet.refuse, Quiet.no_relaxed_simd = "", True
+        d = browser()
+        since = len(Quiet.served)
+        d.get(url)
+        wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the page to load")
+        backend = d.find_element(By.ID, "backend-status").text
+        assert "CPU (wasm)" in backend and "relaxed SIMD" not in backend, backend
+        generate(d, "unconditional/v2", n=10, steps=2, seed=3)
+        _, _, files = transferred(since, "without relaxed SIMD")
+        modules = [f for f in files if f.endswith(".wasm")]
+        assert len(modules) == 1 and modules[0].startswith("vdiff-cpu-") and "fma" not in modules[0], modules
+        plain = d.execute_script(PIXELS + "return pixels();")
+        diffs = [abs(a - b) for p, q in zip(plain, first_pixels) for a, b in zip(p, q)]
+        assert len(diffs) == 10 * 32 * 32 * 4 and max(diffs) <= 3, f"plain and fused modules differ by up to {max(diffs)} levels"
+        print(f"e2e: without relaxed SIMD ({backend}): {sum(x > 0 for x in diffs)} of {len(diffs)} channel values "
+              f"differ from the fused module's, by at most {max(diffs)}")
+        Quiet.no_relaxed_simd = False
+
         # A worker whose wasm traps is replaced: the run ends with a message, the buttons come
         # free, and the next run (on the restarted worker) gives the same images as before.
         d.quit()
@@ -467,7 +501,7 @@ def main():
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == first
         print("e2e: the restarted worker gave the same images as before the trap")
     finally:
-        Quiet.trap = False
+        Quiet.trap = Quiet.no_relaxed_simd = False
         Quiet.refuse = ""
         d.quit()
         httpd.shutdown()
