@@ -16,12 +16,15 @@ lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5
   ev guide-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
+  # The N = 200 sweep's best (strength 24, fade 8), checked here: not better (README).
+  ev guide-s24-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
 }
 lane_b() {
   ev guide-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
   ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0
+  ev guide-s24-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
 }
 lane_a > "$OUT/lane-a.log" 2>&1 &
 lane_b > "$OUT/lane-b.log" 2>&1 &

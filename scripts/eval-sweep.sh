@@ -31,8 +31,17 @@ lane_b() {
   done
 }
 
+lane_c() {
+  # The shipped guide (SHA-256 f228d030…) under the fade schedule, up to the strength limit:
+  # the sweep behind today's default (strength 24, fade 8).
+  for sp in 8/3 8/4 8/6 10/5 12/4 12/6 16/4 16/6 16/8 24/6 24/8 32/8 32/10; do
+    ev "guide-lr3e-4-s${sp%/*}-p${sp#*/}" --methods v1,v2 --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
+  done
+}
+
 lane_a > "$OUT/lane-a.log" 2>&1 &
 lane_b > "$OUT/lane-b.log" 2>&1 &
+lane_c > "$OUT/lane-c.log" 2>&1 &
 wait
 python3 scripts/eval-table.py "$OUT"/*/ > "$OUT/table.md" || true
 echo "→ $OUT"

@@ -83,7 +83,7 @@ fn bad_input_exits_nonzero_with_a_clear_message() {
         (&["--sampler", "v2", "--n", "7"], "multiple of 10"),
         (&["--steps", "0"], "steps must be"),
         (&["--eta", "2"], "eta"),
-        (&["--sampler", "v1", "--strength", "9"], "strength must be"),
+        (&["--sampler", "v1", "--strength", "33"], "strength must be"),
         (&["--sampler", "v1", "--steps", "4", "--steer-until", "5"], "steer-until must be"),
         (&["--link", "#sampler=v1&layer=layer-magic"], "layer=layer-magic"),
     ];

@@ -386,7 +386,7 @@ pub struct SampleConfig {
 }
 
 /// Largest steering strength accepted (beyond 1 it extrapolates, like a guidance scale).
-pub const MAX_STRENGTH: f64 = 8.0;
+pub const MAX_STRENGTH: f64 = 32.0;
 /// Largest fade exponent accepted (at 16 the strength halves at σ² ≈ 0.96 and is gone by λ = −1).
 pub const MAX_FADE: f64 = 16.0;
 
