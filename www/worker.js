@@ -88,7 +88,6 @@ const handlers = {
   },
 };
 
-
 // What the browser's WebGPU offers, asked in JS so that the WebGPU module is fetched only when
 // it will be used. "software" is wgpu's own test (src/web.rs: a fallback adapter is DeviceType::Cpu).
 async function probeWebGpu() {
