@@ -111,6 +111,10 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
 
     let first = vdiff::web::Engine::new("cpu", &manifest).unwrap();
     assert_eq!(missing(&first), 1);
+    // The worker warms up what Rust marks as a U-Net: entries are named for their model
+    // ("unconditional"), so a test of the name (as the worker once did) never matched.
+    let listed: Vec<serde_json::Value> = serde_wasm_bindgen::from_value(first.missing(run.clone()).unwrap()).unwrap();
+    assert_eq!((&listed[0]["name"], &listed[0]["unet"]), (&"unconditional".into(), &true.into()), "{listed:?}");
     first.load("unconditional", UNET).unwrap();
     assert_eq!(missing(&first), 0);
     assert_eq!(
