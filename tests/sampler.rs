@@ -346,7 +346,7 @@ fn steer_until_and_strength_follow_their_definitions() {
 #[test]
 fn steering_settings_out_of_range_are_errors() {
     let v1 = cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4);
-    for s in [-0.5, 8.5, f64::NAN] {
+    for s in [-0.5, vdiff::sampler::MAX_STRENGTH + 0.5, f64::NAN] {
         assert!(matches!(steer(&v1, |c| c.strength = Some(s)).validate(), Err(SampleError::BadStrength(_))));
     }
     let e = steer(&v1, |s| s.steer_until = Some(5)).validate().unwrap_err();
