@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
 # The README's "Images that show their class" tables: N = 500, 3 seeds, 5 / 10 / 20 steps,
 # DPM-Solver++(2M) with eta = 0, the settings the sweep chose (scripts/eval-sweep.sh):
-# classifier-free guidance at scale 3 (no fade), the guide at strength 8 with fade 4; plain
-# conditional and unconditional sampling with the same solver beside them. Two one-thread
-# lanes; a run whose eval.csv exists is kept. Today's DDIM rows are eval/gpu2 and eval/grid.
+# classifier-free guidance at scale 3 (no fade), the guide at its default (strength 16 with
+# fade 4, scaled to 8 at 5 steps); plain conditional and unconditional sampling with the same
+# solver beside them. Two one-thread lanes; a run whose eval.csv exists is kept. Today's DDIM
+# rows are eval/gpu2 and eval/grid.
 # Usage: scripts/eval-class.sh [OUT]; the table: python3 scripts/eval-table.py OUT/*/ eval/gpu2/n500-* eval/grid/n500-steps5/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/eval-lanes.sh "${1:-eval/class}"
 ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m "$@"; }
-# guide-v1 / guide-v2: the shipped guide, which reads the U-Net's features; guide-without-features
-# holds the same runs of the guide before it did (SHA-256 a07c289f…), guide-50min-v1 / -v2 those
-# of the feature-reading guide before its last 85 minutes of training (SHA-256 cc98ea87…).
+# guide-v1 / guide-v2: the shipped guide (trained on t ≥ 0.2, SHA-256 ac179a74…) at its defaults.
+# Earlier guides' runs are kept under other names (a rerun writes the shipped guide's figures):
+# guide-without-features (SHA-256 a07c289f…), guide-50min-v1 / -v2 (cc98ea87…), guide-t05-v1 /
+# -v2 and guide-s24-v1 / -v2 (f228d030…, trained on t ≥ 0.5, at strength 8 and 24).
 lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5
-  ev guide-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
-  # The N = 200 sweep's best (strength 24, fade 8), checked here: not better (README).
+  ev guide-v1 --methods v1 --steps 20,10,5 --steering layer-guide --fade 4
+  # Full strength at 5 steps and half strength at 10: why the default scales below 10 steps.
+  ev guide-s16-v1 --methods v1 --steps 5 --steering layer-guide --strength 16 --fade 4
+  ev guide-s8-v1 --methods v1 --steps 10 --steering layer-guide --strength 8 --fade 4
+  ev guide-t05-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev guide-s24-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
 }
 lane_b() {
-  ev guide-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
+  ev guide-v2 --methods v2 --steps 20,10,5 --steering layer-guide --fade 4
+  ev guide-s16-v2 --methods v2 --steps 5 --steering layer-guide --strength 16 --fade 4
+  ev guide-s8-v2 --methods v2 --steps 10 --steering layer-guide --strength 8 --fade 4
+  # v2 at 25 steps: 10,811 U-Net rows, still under 55 % of classifier-free guidance's at 20.
+  ev guide-v2-25steps --methods v2 --steps 25 --steering layer-guide --fade 4
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
   ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0
+  ev guide-t05-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev guide-s24-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
 }
 lane_a > "$OUT/lane-a.log" 2>&1 &

@@ -26,7 +26,8 @@ pub struct SteeringOptions {
     #[arg(long, value_name = "P")]
     pub fade: Option<f64>,
     /// Scale of the steering, v + s·(steered − v): 1 as trained, 0 none, above 1 extrapolates
-    /// (≤ 8); the peak of the fade. Default: the network's measured best for the schedule.
+    /// (≤ 32); the peak of the fade. Default: the network's measured best for the schedule and
+    /// the step count (the guide under the fade: 16, scaled by steps/10 below 10 steps).
     #[arg(long)]
     pub strength: Option<f64>,
     /// Update rule: ddim, or dpmpp-2m (DPM-Solver++(2M), second order; with eta > 0 its SDE form).

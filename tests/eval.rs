@@ -87,7 +87,7 @@ fn eval_grid_writes_every_requested_row() {
         let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
         rows.map(|l| l.split(',').nth(col("steering")).unwrap().to_string()).collect()
     };
-    let (guide, fade) = (vdiff::sampler::GUIDE_FADED_STRENGTH, vdiff::sampler::GUIDE_FADE);
+    let (guide, fade) = (vdiff::sampler::SteeringKind::Guide.default_faded_strength(2), vdiff::sampler::GUIDE_FADE);
     assert_eq!(
         steering("v2"),
         [format!("layer-guide x{guide} fade {fade} fan-eta 1"), format!("layer-guide x{guide} fade {fade} fan-eta 1")]

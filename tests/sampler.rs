@@ -353,8 +353,11 @@ fn steering_settings_out_of_range_are_errors() {
     assert!(matches!(e, SampleError::BadSteerUntil { got: 5, steps: 4 }), "{e}");
     assert!(steer(&v1, |s| s.steer_until = Some(4)).validate().is_ok());
     // The default strength is the layer's.
-    assert_eq!(steering(&v1).strength(), 1.0);
-    assert_eq!(steering(&steer(&v1, |s| s.kind = SteeringKind::Guide)).strength(), vdiff::sampler::GUIDE_STRENGTH);
+    assert_eq!(steering(&v1).strength(v1.steps), 1.0);
+    assert_eq!(
+        steering(&steer(&v1, |s| s.kind = SteeringKind::Guide)).strength(v1.steps),
+        vdiff::sampler::GUIDE_STRENGTH
+    );
     assert!(SampleConfig::from_fragment("layer=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("steering=layer-magic").is_err());
     assert!(SampleConfig::from_fragment("strength=lots").is_err());
@@ -373,7 +376,7 @@ fn old_links_keep_their_meaning() {
         (None, Solver::Ddim, None, None, None)
     );
     assert_eq!((steering.kind, w), (SteeringKind::Guide, 0.01));
-    assert_eq!(steering.strength(), vdiff::sampler::GUIDE_STRENGTH);
+    assert_eq!(steering.strength(c.steps), vdiff::sampler::GUIDE_STRENGTH);
     assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
     assert_eq!(
         c.to_fragment(),
@@ -416,7 +419,20 @@ fn fade_schedule_follows_its_definition() {
         s.kind = SteeringKind::Guide;
         s.strength = None
     });
-    assert_eq!(steering(&guide).strength(), vdiff::sampler::GUIDE_FADED_STRENGTH);
+    assert_eq!(steering(&guide).strength(20), vdiff::sampler::GUIDE_FADED_STRENGTH);
+    // Below its full-strength step count the guide's default peak scales with the steps (a
+    // coarse step overshoots); a given strength does not, nor does classifier-free guidance's.
+    let full = vdiff::sampler::GUIDE_FULL_STRENGTH_STEPS;
+    assert_eq!(steering(&guide).strength(full), vdiff::sampler::GUIDE_FADED_STRENGTH);
+    assert_eq!(steering(&guide).strength(full / 2), vdiff::sampler::GUIDE_FADED_STRENGTH * 0.5);
+    let coarse = SampleConfig { steps: full / 2, ..guide.clone() };
+    assert!((coarse.strength_at(0) - vdiff::sampler::GUIDE_FADED_STRENGTH * 0.5).abs() < 1e-3);
+    assert_eq!(steering(&c).strength(full / 2), 4.0);
+    let cfg_default = steer(&c, |s| {
+        s.kind = SteeringKind::Conditional;
+        s.strength = None
+    });
+    assert_eq!(steering(&cfg_default).strength(1), vdiff::sampler::CFG_STRENGTH);
     let both = steer(&c, |s| s.steer_until = Some(3));
     assert_eq!(both.validate(), Err(SampleError::FadeAndSteerUntil));
     for p in [-1.0, 16.5, f64::NAN] {

@@ -69,7 +69,8 @@ function writeForm(c) {
 // The placeholders say what an empty strength or fade means for the chosen network.
 function showDefaults() {
   const d = steering($("steering").value);
-  $("strength").placeholder = `network's default (${d.strength})`;
+  const below = d.full_strength_steps ? `; × steps/${d.full_strength_steps} below ${d.full_strength_steps} steps` : "";
+  $("strength").placeholder = `network's default (${d.strength}${below})`;
   $("fade").placeholder = `network's default (${d.fade})`;
 }
 

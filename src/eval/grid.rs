@@ -246,8 +246,8 @@ impl Report {
         // What steered the run: the network and the strength (empty for ddim).
         let mut steering = match cfg.sampler.steering() {
             Some(s) => match s.fade {
-                Some(p) => format!("{} x{} fade {p}", s.kind.name(), s.strength()),
-                None => format!("{} x{} until {}", s.kind.name(), s.strength(), s.steer_until(cfg.steps)),
+                Some(p) => format!("{} x{} fade {p}", s.kind.name(), s.strength(cfg.steps)),
+                None => format!("{} x{} until {}", s.kind.name(), s.strength(cfg.steps), s.steer_until(cfg.steps)),
             },
             None => String::new(),
         };

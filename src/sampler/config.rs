@@ -140,11 +140,11 @@ impl SteeringConfig {
         self.steer_until.unwrap_or(steps / 2 + 1)
     }
 
-    /// The (peak) strength in effect: the given one, else the network's default for the
-    /// schedule in use.
-    pub fn strength(&self) -> f64 {
+    /// The (peak) strength in effect for a run of `steps` steps: the given one, else the
+    /// network's default for the schedule in use and the step count.
+    pub fn strength(&self, steps: usize) -> f64 {
         self.strength.unwrap_or(match self.fade {
-            Some(_) => self.kind.default_faded_strength(),
+            Some(_) => self.kind.default_faded_strength(steps),
             None => self.kind.default_strength(),
         })
     }
@@ -157,15 +157,15 @@ impl SteeringConfig {
             return 0.0;
         }
         match self.fade {
-            Some(p) => faded_strength(self.strength(), p, log_snr(step_times(steps)[i])),
-            None if i < self.steer_until(steps) => self.strength(),
+            Some(p) => faded_strength(self.strength(steps), p, log_snr(step_times(steps)[i])),
+            None if i < self.steer_until(steps) => self.strength(steps),
             None => 0.0,
         }
     }
 
     fn validate(&self, steps: usize) -> Result<(), SampleError> {
-        if !(0.0..=MAX_STRENGTH).contains(&self.strength()) {
-            return Err(SampleError::BadStrength(self.strength()));
+        if !(0.0..=MAX_STRENGTH).contains(&self.strength(steps)) {
+            return Err(SampleError::BadStrength(self.strength(steps)));
         }
         if let Some(k) = self.steer_until.filter(|&k| k > steps) {
             return Err(SampleError::BadSteerUntil { got: k, steps });
@@ -242,13 +242,22 @@ impl SteeringKind {
         }
     }
 
-    /// The strength used when none is given under the fade schedule ([`faded_strength`]; measured best there).
-    pub fn default_faded_strength(self) -> f64 {
+    /// The strength used when none is given under the fade schedule ([`faded_strength`]; measured
+    /// best there) for a run of `steps` steps: the guide's peak falls in proportion to the step
+    /// count below [`GUIDE_FULL_STRENGTH_STEPS`], because a coarse step takes its correction all
+    /// the way to the next noise level before the U-Net looks again, and overshoots.
+    pub fn default_faded_strength(self, steps: usize) -> f64 {
         match self {
             SteeringKind::Paper | SteeringKind::Residual => 1.0,
-            SteeringKind::Guide => GUIDE_FADED_STRENGTH,
+            SteeringKind::Guide => GUIDE_FADED_STRENGTH * (steps as f64 / GUIDE_FULL_STRENGTH_STEPS as f64).min(1.0),
             SteeringKind::Conditional => CFG_STRENGTH,
         }
+    }
+
+    /// The step count from which [`default_faded_strength`](Self::default_faded_strength) is the
+    /// full peak (`None`: at every step count).
+    pub fn full_strength_steps(self) -> Option<usize> {
+        (self == SteeringKind::Guide).then_some(GUIDE_FULL_STRENGTH_STEPS)
     }
 
     /// The fade used when none is given (the CLI, the page): the guide, trained at high noise
@@ -263,8 +272,11 @@ impl SteeringKind {
 
 /// The guide's default strength under the paper's step rule (see [`SteeringKind::default_strength`]).
 pub const GUIDE_STRENGTH: f64 = 5.0;
-/// The guide's default peak strength under the fade schedule.
-pub const GUIDE_FADED_STRENGTH: f64 = 8.0;
+/// The guide's default peak strength under the fade schedule, from
+/// [`GUIDE_FULL_STRENGTH_STEPS`] steps on.
+pub const GUIDE_FADED_STRENGTH: f64 = 16.0;
+/// Below this many steps the guide's default peak strength scales with the step count.
+pub const GUIDE_FULL_STRENGTH_STEPS: usize = 10;
 /// The guide's default fade: full strength at high noise, half near t = 0.43, under 1 % below
 /// t ≈ 0.2 — by noise level, whatever the step count.
 pub const GUIDE_FADE: f64 = 4.0;

@@ -25,6 +25,9 @@ pub struct SteeringChoice {
     pub name: &'static str,
     pub label: &'static str,
     pub strength: f64,
+    /// Below this many steps an empty strength is `strength · steps / full_strength_steps`
+    /// (Rust: `SteeringKind::default_faded_strength`); `None`: `strength` at every step count.
+    pub full_strength_steps: Option<usize>,
     pub fade: f64,
 }
 
@@ -128,7 +131,8 @@ pub fn page_schema() -> PageSchema {
             .map(|&l| SteeringChoice {
                 name: l.name(),
                 label: l.label(),
-                strength: l.default_faded_strength(),
+                strength: l.default_faded_strength(MAX_STEPS),
+                full_strength_steps: l.full_strength_steps(),
                 fade: l.default_fade(),
             })
             .collect(),
