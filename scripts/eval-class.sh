@@ -21,6 +21,8 @@ lane_a() {
   # Full strength at 5 steps and half strength at 10: why the default scales below 10 steps.
   ev guide-s16-v1 --methods v1 --steps 5 --steering layer-guide --strength 16 --fade 4
   ev guide-s8-v1 --methods v1 --steps 10 --steering layer-guide --strength 8 --fade 4
+  # The two-seed N = 200 sweep's tie for v1 (strength 16, fade 3).
+  ev guide-v1-fade3 --methods v1 --steps 20 --steering layer-guide --strength 16 --fade 3
   ev guide-t05-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
   ev guide-s24-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
 }
@@ -30,6 +32,8 @@ lane_b() {
   ev guide-s8-v2 --methods v2 --steps 10 --steering layer-guide --strength 8 --fade 4
   # v2 at 25 steps: 10,811 U-Net rows, still under 55 % of classifier-free guidance's at 20.
   ev guide-v2-25steps --methods v2 --steps 25 --steering layer-guide --fade 4
+  # Less fresh noise at v2's fan-out (fan-eta 0.5).
+  ev guide-v2-fan-eta05 --methods v2 --steps 20 --steering layer-guide --fade 4 --fan-eta 0.5
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
   ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0
