@@ -16,15 +16,12 @@ ev() { local out=$1; shift; resumable "$out" --n 200 --steps "$STEPS" --seeds 1 
 
 lane_a() {
   # The baselines: conditional ddim with each solver and eta; then classifier-free guidance
-  # (the conditional U-Net steering v1), constant (fade 0) and faded.
+  # (the conditional U-Net steering v1), constant (fade 0) and faded; from 8/4 on, the teacher at
+  # the guide's schedules: the ceiling of any network imitating it there.
   ev ddim-eta1 --methods conditional,unconditional --eta 1 --solver ddim
   ev dpm-eta0 --methods conditional,unconditional --eta 0 --solver dpmpp-2m
   ev ddim-eta0 --methods conditional --eta 0 --solver ddim
-  for sp in 2/0 3/0 3/1 5/1; do
-    ev "cfg-s${sp%/*}-p${sp#*/}" --methods v1-conditional --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
-  done
-  # The teacher at the guide's schedules: the ceiling of any network imitating it there.
-  for sp in 8/4 5/2 3/4 5/4 16/4; do
+  for sp in 2/0 3/0 3/1 5/1 8/4 5/2 3/4 5/4 16/4; do
     ev "cfg-s${sp%/*}-p${sp#*/}" --methods v1-conditional --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
   done
 }

@@ -247,9 +247,16 @@ impl SteeringKind {
     /// count below [`GUIDE_FULL_STRENGTH_STEPS`], because a coarse step takes its correction all
     /// the way to the next noise level before the U-Net looks again, and overshoots.
     pub fn default_faded_strength(self, steps: usize) -> f64 {
+        let share = self.full_strength_steps().map_or(1.0, |full| (steps as f64 / full as f64).min(1.0));
+        self.peak_faded_strength() * share
+    }
+
+    /// The default peak strength under the fade schedule at [`full_strength_steps`](Self::full_strength_steps)
+    /// steps and more.
+    pub fn peak_faded_strength(self) -> f64 {
         match self {
             SteeringKind::Paper | SteeringKind::Residual => 1.0,
-            SteeringKind::Guide => GUIDE_FADED_STRENGTH * (steps as f64 / GUIDE_FULL_STRENGTH_STEPS as f64).min(1.0),
+            SteeringKind::Guide => GUIDE_FADED_STRENGTH,
             SteeringKind::Conditional => CFG_STRENGTH,
         }
     }

@@ -131,7 +131,7 @@ pub fn page_schema() -> PageSchema {
             .map(|&l| SteeringChoice {
                 name: l.name(),
                 label: l.label(),
-                strength: l.default_faded_strength(MAX_STEPS),
+                strength: l.peak_faded_strength(),
                 full_strength_steps: l.full_strength_steps(),
                 fade: l.default_fade(),
             })
