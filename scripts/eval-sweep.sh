@@ -5,8 +5,9 @@
 # script continues where it stopped. The stored eval/sweep/guide-s* runs are the guide before it
 # read the U-Net's features (SHA-256 a07c289f…); eval/sweep/guide-features-* the one after it
 # (SHA-256 cc98ea87…, before its last 85 minutes); guide-lr3e-4-* the guide trained on t ≥ 0.5
-# (f228d030…); guide-t02-* and five-steps-* the shipped one (a rerun writes the shipped guide's
-# figures under every name). Usage: scripts/eval-sweep.sh [OUT]
+# (f228d030…); guide-t02-* and five-steps-* the first guide trained on t ≥ 0.2 (ac179a74…,
+# weights/README.md run 4); fan-eta-* the shipped one (run 5, 2a58a02a…). A rerun writes the
+# shipped guide's figures under every name. Usage: scripts/eval-sweep.sh [OUT]
 # (STEPS=10 for 10 steps; the table: python3 scripts/eval-table.py OUT/*/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,7 @@ lane_c() {
 }
 
 lane_d() {
-  # The shipped guide (trained on t ≥ 0.2, SHA-256 ac179a74…): one seed, then two seeds around
+  # The guide trained on t ≥ 0.2 (run 4, SHA-256 ac179a74…): one seed, then two seeds around
   # the best; then N = 500, three seeds, 5 steps, where full strength overshoots (the default
   # scales the strength with the steps below 10).
   for sp in 8/4 12/4 24/8 12/3 16/6 16/4; do
@@ -58,10 +59,20 @@ lane_d() {
   done
 }
 
+lane_e() {
+  # v2's fan-out eta with the shipped guide (run 5, SHA-256 2a58a02a…) at its defaults, four
+  # seeds, beside conditional sampling on the same seeds: the Fréchet bound of the choice.
+  for fe in 1 0.5 0.25; do
+    resumable "fan-eta-$fe" --n 200 --steps "$STEPS" --seeds 4 --methods v2 --eta 0 --solver dpmpp-2m --fan-eta "$fe"
+  done
+  resumable conditional-4seeds --n 200 --steps "$STEPS" --seeds 4 --methods conditional --eta 0 --solver dpmpp-2m
+}
+
 lane_a > "$OUT/lane-a.log" 2>&1 &
 lane_b > "$OUT/lane-b.log" 2>&1 &
 lane_c > "$OUT/lane-c.log" 2>&1 &
 lane_d > "$OUT/lane-d.log" 2>&1 &
+lane_e > "$OUT/lane-e.log" 2>&1 &
 wait
 python3 scripts/eval-table.py "$OUT"/*/ > "$OUT/table.md" || true
 echo "→ $OUT"

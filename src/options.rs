@@ -3,7 +3,9 @@
 
 use clap::Args;
 
-use crate::sampler::{ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_W};
+use crate::sampler::{
+    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_FAN_ETA, DEFAULT_W,
+};
 
 /// How v1/v2 steer and how every sampler steps.
 #[derive(Args, Debug, Clone)]
@@ -34,9 +36,9 @@ pub struct SteeringOptions {
     #[arg(long, value_enum, default_value_t = Solver::DpmPp2m)]
     pub solver: Solver,
     /// v2: eta of the factor fan-out steps, where copies of a row part (fresh noise there keeps
-    /// them apart when eta is 0).
-    #[arg(long, default_value_t = 1.0)]
-    pub fan_eta: f64,
+    /// them apart when eta is 0). Default: 0.5, or the run's eta where that is higher.
+    #[arg(long)]
+    pub fan_eta: Option<f64>,
     /// v2's perturbation scale w of a row's copies.
     #[arg(long, default_value_t = DEFAULT_W)]
     pub w: f64,
@@ -55,12 +57,49 @@ impl SteeringOptions {
         }
     }
 
+    /// v2's fan-out eta for a run at `eta`: as given, else [`DEFAULT_FAN_ETA`] or `eta` where
+    /// that is higher (a run at eta 1, as the paper's, keeps it at every step).
+    fn fan_eta(&self, eta: f64) -> f64 {
+        self.fan_eta.unwrap_or(DEFAULT_FAN_ETA.max(eta))
+    }
+
     /// `cfg` run by `sampler` (`model`: ddim's U-Net) steered and stepped as these options say.
     pub fn apply(&self, sampler: SamplerKind, model: ModelKind, cfg: SampleConfig) -> SampleConfig {
         SampleConfig {
-            sampler: Sampler::of(sampler, model, self.steering(), self.w, Some(self.fan_eta)),
+            sampler: Sampler::of(sampler, model, self.steering(), self.w, Some(self.fan_eta(cfg.eta))),
             solver: self.solver,
             ..cfg
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        steering: SteeringOptions,
+    }
+
+    fn fan_eta(args: &[&str], eta: f64) -> Option<f64> {
+        let opts = Cli::parse_from([&["vdiff"], args].concat()).steering;
+        let cfg = opts.apply(SamplerKind::V2, ModelKind::Unconditional, SampleConfig { eta, ..Default::default() });
+        match cfg.sampler {
+            Sampler::V2 { fan_eta, .. } => fan_eta,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn v2s_fan_eta_defaults_to_half_or_the_runs_eta_where_higher() {
+        assert_eq!(fan_eta(&[], 0.0), Some(DEFAULT_FAN_ETA));
+        assert_eq!(fan_eta(&[], 0.3), Some(DEFAULT_FAN_ETA));
+        // The paper's runs at eta 1 keep fresh noise at every step, the fan-out too.
+        assert_eq!(fan_eta(&["--paper-rule"], 1.0), Some(1.0));
+        assert_eq!(fan_eta(&["--fan-eta", "0.25"], 1.0), Some(0.25));
     }
 }

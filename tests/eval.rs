@@ -87,14 +87,21 @@ fn eval_grid_writes_every_requested_row() {
         let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
         rows.map(|l| l.split(',').nth(col("steering")).unwrap().to_string()).collect()
     };
-    let (guide, fade) = (vdiff::sampler::SteeringKind::Guide.default_faded_strength(2), vdiff::sampler::GUIDE_FADE);
+    use vdiff::sampler::{SteeringKind, DEFAULT_FAN_ETA, GUIDE_FADE};
+    let (guide, fade, fan) = (SteeringKind::Guide.default_faded_strength(2), GUIDE_FADE, DEFAULT_FAN_ETA);
     assert_eq!(
         steering("v2"),
-        [format!("layer-guide x{guide} fade {fade} fan-eta 1"), format!("layer-guide x{guide} fade {fade} fan-eta 1")]
+        [
+            format!("layer-guide x{guide} fade {fade} fan-eta {fan}"),
+            format!("layer-guide x{guide} fade {fade} fan-eta {fan}")
+        ]
     );
     assert_eq!(
         steering("v2-layer-residual"),
-        [format!("layer-residual x1 fade {fade} fan-eta 1"), format!("layer-residual x1 fade {fade} fan-eta 1")]
+        [
+            format!("layer-residual x1 fade {fade} fan-eta {fan}"),
+            format!("layer-residual x1 fade {fade} fan-eta {fan}")
+        ]
     );
 
     // A wrong --inception path fails before any sampling, naming the file.

@@ -368,7 +368,7 @@ impl EvalGrid {
         // The method's own steering network wins over the default one (which only sets plain
         // v1/v2's), with its own default strength and fade.
         let options = SteeringOptions { steering: spec.steering, ..self.steering.clone() };
-        let probe = options.apply(spec.sampler, spec.model, SampleConfig::default());
+        let probe = options.apply(spec.sampler, spec.model, SampleConfig { eta: self.eta, ..Default::default() });
         let loaded = networks::load(&self.nets, &probe, device)?;
         for &n in &self.n {
             for &steps in &self.steps {

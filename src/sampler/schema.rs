@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::config::{
-    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES, DEFAULT_W,
-    MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES, DEFAULT_FAN_ETA,
+    DEFAULT_W, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 
 /// One entry of the method menu: a U-Net and a sampler.
@@ -85,7 +85,7 @@ impl SampleConfig {
         let kind = SteeringKind::default();
         let steering = SteeringConfig { kind, fade: Some(kind.default_fade()), ..Default::default() };
         SampleConfig {
-            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(1.0) },
+            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(DEFAULT_FAN_ETA) },
             n: 20,
             steps: 5,
             eta: 0.0,

@@ -365,7 +365,7 @@ def main():
         generate(d, "unconditional/v2", n=10, steps=2, seed=3)
         share = lambda: d.find_element(By.ID, "share").get_attribute("href") or ""
         link = share()
-        for key in ["w=0.5", "steering=conditional", "fade=2", "fan_eta=1"]:
+        for key in ["w=0.5", "steering=conditional", "fade=2", "fan_eta=0.5"]:
             assert key in link, f"{key} missing from {link}"
         assert "solver=" not in link, link
         shown = d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()")
@@ -373,7 +373,7 @@ def main():
         d.get(link)
         wait(lambda: d.execute_script("return document.body.dataset.ready === '1'"), "the share link to load")
         form = {i: d.find_element(By.ID, i).get_attribute("value") for i in ["w", "steering", "solver", "schedule", "fade", "fan-eta"]}
-        assert form == {"w": "0.5", "steering": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "1"}, form
+        assert form == {"w": "0.5", "steering": "conditional", "solver": "ddim", "schedule": "fade", "fade": "2", "fan-eta": "0.5"}, form
         click_run(d, "generate")
         assert len(d.find_elements(By.CSS_SELECTOR, "#grid canvas.sample")) == 10, error_text(d)
         assert d.execute_script("return document.querySelector('#grid canvas.sample').toDataURL()") == shown
