@@ -56,9 +56,10 @@ pub enum Sampler {
 /// v2's default perturbation scale `w` (method §5).
 pub const DEFAULT_W: f64 = 0.01;
 
-/// v2's default eta at its factor fan-out steps under the fade: fresh noise there parts a row's
-/// copies, and also undoes part of the steering they shared; at 0.5 a class's images stay as
-/// diverse as v1's, which starts every image from its own noise.
+/// v2's default eta at its factor fan-out steps (the CLI's takes the run's eta where that is
+/// higher): fresh noise there parts a row's copies, and also undoes part of the steering they
+/// shared; at 0.5 a class's images stay as diverse as v1's, which starts every image from its own
+/// noise.
 pub const DEFAULT_FAN_ETA: f64 = 0.5;
 
 impl Sampler {
