@@ -3,8 +3,8 @@
 # DPM-Solver++(2M) with eta = 0, the settings the sweep chose (scripts/eval-sweep.sh):
 # classifier-free guidance at scale 3 (no fade), the guide at its default (strength 16 with
 # fade 4, scaled to 8 at 5 steps; v2's fan-out at eta 0.5); plain conditional and unconditional
-# sampling with the same solver beside them. Two one-thread lanes; a run whose eval.csv exists is kept. Today's DDIM
-# rows are eval/gpu2 and eval/grid.
+# sampling with the same solver beside them. Two one-thread lanes; a run whose eval.csv exists
+# is kept. Today's DDIM rows are eval/gpu2 and eval/grid.
 # Usage: scripts/eval-class.sh [OUT]; the table: python3 scripts/eval-table.py OUT/*/ eval/gpu2/n500-* eval/grid/n500-steps5/
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::sampler::{
-    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_FAN_ETA, DEFAULT_W,
+    default_fan_eta, ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_W,
 };
 
 /// How v1/v2 steer and how every sampler steps.
@@ -57,16 +57,16 @@ impl SteeringOptions {
         }
     }
 
-    /// v2's fan-out eta for a run at `eta`: as given, else [`DEFAULT_FAN_ETA`] or `eta` where
-    /// that is higher (a run at eta 1, as the paper's, keeps it at every step).
-    fn fan_eta(&self, eta: f64) -> f64 {
-        self.fan_eta.unwrap_or(DEFAULT_FAN_ETA.max(eta))
-    }
-
     /// `cfg` run by `sampler` (`model`: ddim's U-Net) steered and stepped as these options say.
     pub fn apply(&self, sampler: SamplerKind, model: ModelKind, cfg: SampleConfig) -> SampleConfig {
         SampleConfig {
-            sampler: Sampler::of(sampler, model, self.steering(), self.w, Some(self.fan_eta(cfg.eta))),
+            sampler: Sampler::of(
+                sampler,
+                model,
+                self.steering(),
+                self.w,
+                Some(self.fan_eta.unwrap_or(default_fan_eta(cfg.eta))),
+            ),
             solver: self.solver,
             ..cfg
         }
@@ -78,6 +78,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::sampler::DEFAULT_FAN_ETA;
 
     #[derive(Parser)]
     struct Cli {

@@ -374,7 +374,7 @@ impl EvalGrid {
             for &steps in &self.steps {
                 let mut runs = Vec::new();
                 for seed in 0..self.seeds {
-                    let cfg = SampleConfig { n, steps, eta: self.eta, seed, ..probe.clone() };
+                    let cfg = SampleConfig { n, steps, seed, ..probe.clone() };
                     let r = judge.run(&cfg, loaded.nets(), device)?;
                     eprintln!(
                         "{method} N={n} steps={steps} seed={seed}: IS {:.3} acc {:.3} FD {:.3} {:.2} s",

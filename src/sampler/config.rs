@@ -56,11 +56,16 @@ pub enum Sampler {
 /// v2's default perturbation scale `w` (method §5).
 pub const DEFAULT_W: f64 = 0.01;
 
-/// v2's default eta at its factor fan-out steps (the CLI's takes the run's eta where that is
-/// higher): fresh noise there parts a row's copies, and also undoes part of the steering they
-/// shared; at 0.5 a class's images stay as diverse as v1's, which starts every image from its own
-/// noise.
+/// v2's default eta at its factor fan-out steps ([`default_fan_eta`]): fresh noise there parts a
+/// row's copies, and also undoes part of the steering they shared; at 0.5 a class's images stay as
+/// diverse as v1's, which starts every image from its own noise.
 pub const DEFAULT_FAN_ETA: f64 = 0.5;
+
+/// v2's fan-out eta when none is given, for a run at `eta`: [`DEFAULT_FAN_ETA`], or `eta` where
+/// that is higher (a run at eta 1, as the paper's, keeps fresh noise at every step).
+pub fn default_fan_eta(eta: f64) -> f64 {
+    DEFAULT_FAN_ETA.max(eta)
+}
 
 impl Sampler {
     pub fn kind(&self) -> SamplerKind {

@@ -16,9 +16,10 @@ mod v1;
 mod v2;
 
 pub use config::{
-    faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, SamplerKind, Solver, SteeringConfig,
-    SteeringKind, CFG_FADE, CFG_STRENGTH, CLASS_NAMES, DEFAULT_FAN_ETA, DEFAULT_W, FADE_FLOOR, GUIDE_FADE,
-    GUIDE_FADED_STRENGTH, GUIDE_FULL_STRENGTH_STEPS, GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
+    default_fan_eta, faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, SamplerKind, Solver,
+    SteeringConfig, SteeringKind, CFG_FADE, CFG_STRENGTH, CLASS_NAMES, DEFAULT_FAN_ETA, DEFAULT_W, FADE_FLOOR,
+    GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_FULL_STRENGTH_STEPS, GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS,
+    MAX_STRENGTH,
 };
 pub use link::FlatConfig;
 pub use nets::{Denoiser, Prediction, Steer, Steering};

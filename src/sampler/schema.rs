@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::config::{
-    ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES, DEFAULT_FAN_ETA,
+    default_fan_eta, ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES,
     DEFAULT_W, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
 };
 
@@ -84,11 +84,12 @@ impl SampleConfig {
     pub fn page_default() -> Self {
         let kind = SteeringKind::default();
         let steering = SteeringConfig { kind, fade: Some(kind.default_fade()), ..Default::default() };
+        let eta = 0.0;
         SampleConfig {
-            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(DEFAULT_FAN_ETA) },
+            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(default_fan_eta(eta)) },
             n: 20,
             steps: 5,
-            eta: 0.0,
+            eta,
             solver: Solver::DpmPp2m,
             ..Default::default()
         }
