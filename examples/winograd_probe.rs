@@ -1,4 +1,4 @@
-//! Probe behind the README's per-thread section: Winograd F(2×2, 3×3) written with Burn tensor ops
+//! Probe behind docs/results.md ("The crate's own 3×3 convolutions"): Winograd F(2×2, 3×3) written with Burn tensor ops
 //! against `Conv2d::forward` on Flex, on the U-Net's convolution shapes, with the batched matmul at
 //! its heart timed alone. `RAYON_NUM_THREADS=1 cargo run --release --example winograd_probe`
 use std::time::Instant;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "Images that show their class" tables: N = 500, 3 seeds, 5 / 10 / 20 steps,
+# The N = 500 tables of docs/results.md, "Images that show their class": 3 seeds, 5 / 10 / 20 steps,
 # DPM-Solver++(2M) with eta = 0, the settings the sweep chose (scripts/eval-sweep.sh):
 # classifier-free guidance at scale 3 (no fade), the guide at its default (strength 16 with
 # fade 4, scaled to 8 at 5 steps; v2's fan-out at eta 0.5); plain conditional and unconditional
@@ -20,29 +20,29 @@ ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver 
 lane_a() {
   ev cfg --methods v1-conditional --steps 20,10,5 --strength 3 --fade 0
   ev conditional --methods conditional --steps 20,10,5
-  ev guide-v1 --methods v1 --steps 20,10,5 --steering layer-guide --fade 4
+  ev guide-v1 --methods v1 --steps 20,10,5 --steering guide --fade 4
   # Full strength at 5 steps and half strength at 10: why the default scales below 10 steps.
-  ev guide-s16-v1 --methods v1 --steps 5 --steering layer-guide --strength 16 --fade 4
-  ev guide-s8-v1 --methods v1 --steps 10 --steering layer-guide --strength 8 --fade 4
+  ev guide-s16-v1 --methods v1 --steps 5 --steering guide --strength 16 --fade 4
+  ev guide-s8-v1 --methods v1 --steps 10 --steering guide --strength 8 --fade 4
   # The two-seed N = 200 sweep's tie for v1 (strength 16, fade 3).
-  ev guide-v1-fade3 --methods v1 --steps 20 --steering layer-guide --strength 16 --fade 3
-  ev guide-t05-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
-  ev guide-s24-v1 --methods v1 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
+  ev guide-v1-fade3 --methods v1 --steps 20 --steering guide --strength 16 --fade 3
+  ev guide-t05-v1 --methods v1 --steps 20,10,5 --steering guide --strength 8 --fade 4
+  ev guide-s24-v1 --methods v1 --steps 20,10,5 --steering guide --strength 24 --fade 8
 }
 lane_b() {
-  ev guide-v2 --methods v2 --steps 20,10,5 --steering layer-guide --fade 4
-  ev guide-s16-v2 --methods v2 --steps 5 --steering layer-guide --strength 16 --fade 4
-  ev guide-s8-v2 --methods v2 --steps 10 --steering layer-guide --strength 8 --fade 4
+  ev guide-v2 --methods v2 --steps 20,10,5 --steering guide --fade 4
+  ev guide-s16-v2 --methods v2 --steps 5 --steering guide --strength 16 --fade 4
+  ev guide-s8-v2 --methods v2 --steps 10 --steering guide --strength 8 --fade 4
   # v2 at 25 steps: 10,811 U-Net rows, still under 55 % of classifier-free guidance's at 20.
-  ev guide-v2-25steps --methods v2 --steps 25 --steering layer-guide --fade 4
+  ev guide-v2-25steps --methods v2 --steps 25 --steering guide --fade 4
   # v2's fan-out eta around the default 0.5: 1 (the default before) and 0.25.
-  ev guide-v2-fan-eta1 --methods v2 --steps 20,10,5 --steering layer-guide --fade 4 --fan-eta 1
-  ev guide-v2-fan-eta025 --methods v2 --steps 20,10 --steering layer-guide --fade 4 --fan-eta 0.25
+  ev guide-v2-fan-eta1 --methods v2 --steps 20,10,5 --steering guide --fade 4 --fan-eta 1
+  ev guide-v2-fan-eta025 --methods v2 --steps 20,10 --steering guide --fade 4 --fan-eta 0.25
   ev unconditional --methods unconditional --steps 20,10,5
   # v2's fan-out without fresh noise (fan-eta 0), for the diversity comparison.
-  ev v2-fan-eta0 --methods v2 --steps 20 --steering layer-guide --strength 8 --fade 4 --fan-eta 0
-  ev guide-t05-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 8 --fade 4
-  ev guide-s24-v2 --methods v2 --steps 20,10,5 --steering layer-guide --strength 24 --fade 8
+  ev v2-fan-eta0 --methods v2 --steps 20 --steering guide --strength 8 --fade 4 --fan-eta 0
+  ev guide-t05-v2 --methods v2 --steps 20,10,5 --steering guide --strength 8 --fade 4
+  ev guide-s24-v2 --methods v2 --steps 20,10,5 --steering guide --strength 24 --fade 8
 }
 lane_a > "$OUT/lane-a.log" 2>&1 &
 lane_b > "$OUT/lane-b.log" 2>&1 &

@@ -11,5 +11,5 @@ mkdir -p "$OUT"
 resumable() {
   local out=$1; shift
   [ -f "$OUT/$out/eval.csv" ] && return 0
-  "$B" eval --device flex --out "$OUT/$out" "$@"
+  "$B" eval --device cpu --out "$OUT/$out" "$@"
 }

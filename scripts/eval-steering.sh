@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The steering evaluation behind the README's table, from the committed weights:
+# The steering evaluation behind docs/results.md ("The paper's step rule and DDIM", "The full
+# grid"), from the committed weights:
 # two lanes of one thread each (this machine has two cores; two one-thread processes do more
 # than one two-thread process). Usage: scripts/eval-steering.sh [OUT] [GUIDE_STRENGTH]
 # (ETA0=1 adds the eta = 0 runs; ONLY=headline stops after the N = 500 tables; GRID=1 runs
@@ -16,13 +17,13 @@ mkdir -p "$OUT"
 lane() { local name=$1; shift; ( "$@" ) > "$OUT/lane-$name.log" 2>&1; }
 # The paper's step rule and DDIM with eta = 1, as when these tables were made (the CLI's
 # defaults are now the fade, DPM-Solver++(2M) and eta = 0); a later --eta wins.
-ev() { "$B" eval --device flex --paper-rule --solver ddim --eta 1 "$@"; }
+ev() { "$B" eval --device cpu --paper-rule --solver ddim --eta 1 "$@"; }
 strength=(); [ -n "$S" ] && strength=(--strength "$S")
 
 if [ "${SWEEP:-0}" = 1 ]; then
   # The guide's strength: v1 and v2, N = 500, 10 steps, seed 0.
-  lane a bash -c "for s in 1 2 4; do $B eval --device flex --paper-rule --solver ddim --eta 1 --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
-  lane b bash -c "for s in 3 5 6; do $B eval --device flex --paper-rule --solver ddim --eta 1 --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
+  lane a bash -c "for s in 1 2 4; do $B eval --device cpu --paper-rule --solver ddim --eta 1 --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
+  lane b bash -c "for s in 3 5 6; do $B eval --device cpu --paper-rule --solver ddim --eta 1 --methods v1,v2 --n 500 --steps 10 --seeds 1 --strength \$s --out $OUT/strength-\$s; done" &
   wait
   exit 0
 fi
@@ -34,9 +35,9 @@ if [ "${GRID:-0}" = 1 ]; then
   lane n300 ev --methods conditional,unconditional,v1,v2 --n 300 --steps 5,10,20 --seeds 3 "${strength[@]}" --out "$OUT/n300" &
   lane paper-v2 ev --methods v2-layer,v2-layer-residual --n 300,500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v2" &
   wait
-  lane a bash -c "$B eval --device flex --paper-rule --solver ddim --eta 1 --methods conditional,unconditional,v1,v2 --n 500 --steps 5 --seeds 3 ${strength[*]} --out $OUT/n500-steps5 &&
-    $B eval --device flex --paper-rule --solver ddim --eta 1 --methods v1-layer --n 300,500 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1 &&
-    $B eval --device flex --paper-rule --solver ddim --eta 1 --methods v1-layer-residual --n 300 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1-residual-n300" &
+  lane a bash -c "$B eval --device cpu --paper-rule --solver ddim --eta 1 --methods conditional,unconditional,v1,v2 --n 500 --steps 5 --seeds 3 ${strength[*]} --out $OUT/n500-steps5 &&
+    $B eval --device cpu --paper-rule --solver ddim --eta 1 --methods v1-layer --n 300,500 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1 &&
+    $B eval --device cpu --paper-rule --solver ddim --eta 1 --methods v1-layer-residual --n 300 --steps 5,10,20 --seeds 3 --out $OUT/paper-v1-residual-n300" &
   lane b ev --methods v1-layer-residual --n 500 --steps 5,10,20 --seeds 3 --out "$OUT/paper-v1-residual-n500" &
   wait
   python3 scripts/eval-table.py eval/gpu2/n500-* "$OUT"/*/ > "$OUT/table.md"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sweep that chose the defaults of the fade schedule, classifier-free guidance and the
-# solver (README, "Images that show their class"): N = 200, 20 steps, seed 0, from the
+# solver (docs/results.md, "Images that show their class"): N = 200, 20 steps, seed 0, from the
 # committed weights, in one-thread lanes; a run whose eval.csv exists is kept, so the
 # script continues where it stopped. The stored eval/sweep/guide-s* runs are the guide before it
 # read the U-Net's features (SHA-256 a07c289f…); eval/sweep/guide-features-* the one after it

@@ -48,11 +48,11 @@ for fusion in ${FUSION:-on off}; do
   if [ "$fusion" = off ]; then export VDIFF_FUSERS_OFF=all; else unset VDIFF_FUSERS_OFF; fi
   what="fusion $fusion"
   per_step "training, U-Net c = $width, 3 levels, batch 2 ($what)" --steps 1 \
-    "$bin" train bench --device wgpu --width "$width" --levels 3 --batch 2 --conv matmul
+    "$bin" train bench --device webgpu --width "$width" --levels 3 --batch 2 --conv matmul
   per_step "conditional ddim, N = 10 ($what)" --steps 2 \
-    "$bin" sample --device wgpu --weights "$weights" --model conditional --sampler ddim --solver ddim \
+    "$bin" sample --device webgpu --weights "$weights" --model conditional --sampler ddim --solver ddim \
     --n 10 --out "$work/s" --quiet
   per_step "v2 + guide, N = 10, steps 3-4 ($what)" --steps 2 \
-    "$bin" sample --device wgpu --weights "$weights" --model unconditional --sampler v2 --n 10 --out "$work/s" --quiet
+    "$bin" sample --device webgpu --weights "$weights" --model unconditional --sampler v2 --n 10 --out "$work/s" --quiet
 done
 [ -f autotune.log ] && cp autotune.log "$out/autotune.log" && echo "autotune decisions: $out/autotune.log"

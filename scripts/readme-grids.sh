@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's sample grids from the committed weights: N = 50, 20 steps, seed 1, the CLI's
-# defaults (DPM-Solver++(2M), eta = 0, each steering network's default strength and fade), into docs/.
+# The sample grids of README.md and docs/results.md (docs/grid-*.png) from the committed weights:
+# N = 50, 20 steps, seed 1, the CLI's defaults (DPM-Solver++(2M), eta = 0, each steering network's
+# default strength and fade), into docs/.
 # Usage: scripts/readme-grids.sh [vdiff binary]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test, from a fresh Debian machine with rustup: native (with training), the wasm32
-# library build, and (when present) the browser tests. Builds are cached outside the clone.
+# Every test, from a fresh Debian machine with rustup: native (with training), the docs' links,
+# and the browser tests (which build the page's wasm modules). Builds are cached outside the clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
@@ -21,12 +21,10 @@ python3 scripts/gpu/crate_config.py --check
 step "native tests (release, --features train)"
 cargo test --release --features train
 
-step "wasm32 library build"
-rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features flex,webgpu
+step "docs: links, anchors and the README's quick start"
+python3 scripts/check-docs.py
 
-if [ -x scripts/browser-tests.sh ]; then
-  step "browser tests (headless Chromium, WebGPU)"
-  scripts/browser-tests.sh
-fi
+# The page's modules are the wasm32 builds of the library: building them is the wasm32 check.
+step "browser tests (headless Chromium, WebGPU)"
+scripts/browser-tests.sh
 echo "all tests passed"

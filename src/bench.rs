@@ -24,7 +24,7 @@ pub struct Bench {
     pub batch: usize,
 }
 
-const SAMPLERS: [SamplerKind; 3] = SamplerKind::ALL;
+const SAMPLERS: &[SamplerKind] = SamplerKind::ALL;
 
 /// A network that adds the time of each call to `spent`: where a sampler's time goes. The CPU
 /// backend computes eagerly, so a call's time is its work; on wgpu it would only be dispatch.
@@ -129,7 +129,7 @@ impl Bench {
         // Every setting is checked before anything runs: a bad N or step count is an error, not a
         // panic halfway through.
         for &steps in &self.steps {
-            for sampler in SAMPLERS {
+            for &sampler in SAMPLERS {
                 of(sampler, steps).validate()?;
             }
         }
@@ -137,7 +137,7 @@ impl Bench {
         println!("backend {}, N = {}, best of {} runs", backend.name(), self.n, self.reps);
         self.networks(&loaded, steering.steering, device);
         let split = self.samplers(&loaded, &of, device);
-        if backend == Backend::Flex {
+        if backend == Backend::Cpu {
             println!("\nWhere the fastest run of each went (s):\n");
             println!("| steps | sampler | total | U-Net | steering | rest |\n|---|---|---|---|---|---|");
             println!("{}", split.join("\n"));

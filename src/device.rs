@@ -1,40 +1,34 @@
-//! Choosing the backend: wgpu (Vulkan/Metal/DX12 natively, WebGPU in the browser) or Flex
-//! (CPU). The only place that names backends.
+//! Choosing the backend, with the names the CLI and the page share: `cpu` (Burn's Flex) or
+//! `webgpu` (Burn's wgpu: the WebGPU API, on Vulkan/Metal/DX12 natively and on the browser's
+//! WebGPU in the page), or `auto`. The only place that names backends.
 
 #[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
 
-/// `--device` of every command: `auto` (a hardware GPU through wgpu, else Flex), `flex`, `wgpu`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// A hardware GPU adapter through wgpu if there is one, else Flex.
-    Auto,
-    /// Burn's CPU backend.
-    #[cfg_attr(not(target_arch = "wasm32"), value(alias = "cpu"))]
-    Flex,
-    /// Burn's wgpu backend (a GPU adapter; WebGPU in the browser).
-    #[cfg_attr(not(target_arch = "wasm32"), value(alias = "gpu"))]
-    Wgpu,
+use crate::names::choice;
+
+choice! {
+    /// `--device` of every command and the page's backend menu. The names `flex`, `wgpu` and
+    /// `gpu` of earlier versions still read.
+    pub enum Backend {
+        /// A hardware GPU adapter through wgpu if there is one, else the CPU.
+        Auto = "auto",
+        /// Burn's CPU backend (Flex).
+        Cpu = "cpu" | "flex",
+        /// Burn's wgpu backend: a GPU adapter through the WebGPU API.
+        WebGpu = "webgpu" | "wgpu" | "gpu",
+    }
 }
 
 impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Auto => "auto",
-            Backend::Flex => "flex",
-            Backend::Wgpu => "wgpu",
-        }
-    }
-
     /// The device, the backend it is (`auto` resolved) and a line saying what was picked.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(self) -> Result<(Device, Backend, String), String> {
         match self {
             Backend::Auto => Ok(auto_device()),
-            Backend::Wgpu => Ok((Backend::Wgpu.device()?, Backend::Wgpu, format!("device: wgpu ({})", gpu_build()))),
+            Backend::WebGpu => {
+                Ok((Backend::WebGpu.device()?, Backend::WebGpu, format!("device: webgpu ({})", gpu_build())))
+            }
             b => Ok((b.device()?, b, format!("device: {}", b.name()))),
         }
     }
@@ -46,13 +40,13 @@ impl Backend {
         static WGPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
         match self {
             Backend::Auto => Ok(auto_device().0),
-            Backend::Flex => Ok(Device::flex()),
-            Backend::Wgpu => WGPU
+            Backend::Cpu => Ok(Device::flex()),
+            Backend::WebGpu => WGPU
                 .get_or_init(|| {
                     fusers_off()?;
                     Device::wgpu_options()
                         .init()
-                        .map_err(|e| format!("no usable wgpu adapter (GPU): {e}; use --device flex"))
+                        .map_err(|e| format!("no usable wgpu adapter (GPU): {e}; use --device cpu"))
                 })
                 .clone(),
         }
@@ -60,8 +54,8 @@ impl Backend {
 }
 
 /// The device `--device auto` trains on: a hardware GPU adapter through wgpu (discrete before
-/// integrated), else Flex. A software adapter (lavapipe, SwiftShader) is never picked: it is
-/// slower than Flex. Returns the device and a line saying what was picked. Decided once per
+/// integrated), else the CPU. A software adapter (lavapipe, SwiftShader) is never picked: it is
+/// slower than the CPU. Returns the device and a line saying what was picked. Decided once per
 /// process (a wgpu runtime cannot be initialised twice).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn auto_device() -> (Device, Backend, String) {
@@ -91,13 +85,11 @@ fn pick_auto_device() -> (Device, Backend, String) {
     if let Some((kind, info)) = pick {
         let what = describe(info);
         if let Err(e) = fusers_off() {
-            return (Device::flex(), Backend::Flex, format!("device: flex (CPU): wgpu not opened: {e}"));
+            return (Device::flex(), Backend::Cpu, format!("device: cpu: wgpu not opened: {e}"));
         }
         match Device::wgpu_options().device_kind(kind).init() {
-            Ok(device) => return (device, Backend::Wgpu, format!("device: wgpu on {what} ({})", gpu_build())),
-            Err(e) => {
-                return (Device::flex(), Backend::Flex, format!("device: flex (CPU): wgpu could not open {what}: {e}"))
-            }
+            Ok(device) => return (device, Backend::WebGpu, format!("device: webgpu on {what} ({})", gpu_build())),
+            Err(e) => return (Device::flex(), Backend::Cpu, format!("device: cpu: wgpu could not open {what}: {e}")),
         }
     }
     let why = if infos.is_empty() {
@@ -105,7 +97,7 @@ fn pick_auto_device() -> (Device, Backend, String) {
     } else {
         format!("no hardware GPU adapter; skipped {}", infos.iter().map(describe).collect::<Vec<_>>().join(", "))
     };
-    (Device::flex(), Backend::Flex, format!("device: flex (CPU): {why}"))
+    (Device::flex(), Backend::Cpu, format!("device: cpu: {why}"))
 }
 
 /// What this build does on the GPU: fusion and autotune, the shader compiler, fusers switched off.
@@ -176,11 +168,6 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Backend::Auto),
-            "flex" | "cpu" => Ok(Backend::Flex),
-            "wgpu" | "gpu" => Ok(Backend::Wgpu),
-            _ => Err(format!("unknown device {s:?} (auto, flex, wgpu)")),
-        }
+        Backend::from_name(s).ok_or_else(|| format!("unknown device {s:?} ({})", Backend::NAMES.join(", ")))
     }
 }

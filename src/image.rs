@@ -131,7 +131,7 @@ impl Provenance {
         if let Some(t) = text.get(KEY_WEIGHTS).filter(|t| !t.is_empty()) {
             for pair in t.split(',') {
                 let (k, v) = pair.split_once('=').ok_or_else(|| malformed(KEY_WEIGHTS, t))?;
-                weights.insert(k.to_string(), v.to_string());
+                weights.insert(crate::weights::entry_name(k).to_string(), v.to_string());
             }
         }
         Ok(Provenance { fragment, image, weights })
@@ -229,10 +229,14 @@ mod tests {
         let prov = Provenance {
             fragment: "model=unconditional&sampler=v2&n=20&steps=5".into(),
             image: Some(7),
-            weights: [("unconditional".to_string(), "ab12".to_string()), ("layer-guide".into(), "cd34".into())].into(),
+            weights: [("unconditional".to_string(), "ab12".to_string()), ("guide".into(), "cd34".into())].into(),
         };
         let png = encode_png(&[10; 2 * 2 * 3], 2, 2, Some(&prov));
         assert_eq!(Provenance::read(&png).unwrap(), prov);
+        // A PNG written when the guide's entry was `layer-guide` names today's entry.
+        let old = Provenance { weights: [("layer-guide".to_string(), "cd34".to_string())].into(), ..prov.clone() };
+        let read = Provenance::read(&encode_png(&[10; 2 * 2 * 3], 2, 2, Some(&old))).unwrap();
+        assert_eq!(read.weights, [("guide".to_string(), "cd34".to_string())].into());
         let grid = Provenance { image: None, ..prov };
         assert_eq!(Provenance::read(&encode_png(&[0; 3], 1, 1, Some(&grid))).unwrap(), grid);
         assert!(matches!(Provenance::read(&encode_png(&[0; 3], 1, 1, None)), Err(ProvenanceError::Missing)));

@@ -18,6 +18,7 @@ pub mod device;
 pub mod eval;
 pub mod image;
 pub mod model;
+mod names;
 pub mod noise;
 pub mod sampler;
 pub mod schedule;

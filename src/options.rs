@@ -10,7 +10,7 @@ use crate::sampler::{
 /// How v1/v2 steer and how every sampler steps.
 #[derive(Args, Debug, Clone)]
 pub struct SteeringOptions {
-    /// Steering network of v1/v2: layer-guide (sees x_t, the noise level and the class), layer
+    /// Steering network of v1/v2: guide (sees x_t, the noise level and the class), layer
     /// (the paper's additional layer), layer-residual (v + layer(v)) or conditional (the
     /// conditional U-Net: classifier-free guidance, a second U-Net row per steered row).
     #[arg(long, alias = "layer", value_enum, default_value_t = SteeringKind::default())]

@@ -17,7 +17,7 @@ use crate::eval::classifier::Classifier;
 use crate::image::{from_rgb8, labelled_grid, to_rgb8, Provenance};
 use crate::model::UNet;
 use crate::sampler::{Nets, Part, SampleConfig, Sampling, Steer, Steering, CLASS_NAMES};
-use crate::weights::Manifest;
+use crate::weights::{Arch, Manifest};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -40,12 +40,33 @@ pub fn backends() -> Result<JsValue, JsError> {
 }
 
 fn backend_names() -> Vec<&'static str> {
-    let all = [("cpu", cfg!(feature = "flex")), ("webgpu", cfg!(feature = "webgpu"))];
+    use crate::device::Backend;
+    let all = [(Backend::Cpu.name(), cfg!(feature = "flex")), (Backend::WebGpu.name(), cfg!(feature = "webgpu"))];
     all.iter().filter(|b| b.1).map(|b| b.0).collect()
 }
 
-/// What WebGPU init found: `{ok: true, adapter: "...", software: true}` or
+#[cfg(feature = "webgpu")]
+use burn::tensor::wgpu::wgpu;
+
+/// The WebGPU device, once [`init_webgpu`] accepted the adapter: the most bytes one buffer may
+/// hold on it, and the first error the device reported since (a shader that failed validation,
+/// a buffer over a limit): a run after one would read wrong numbers, so it fails instead.
+#[cfg(feature = "webgpu")]
+struct WebGpu {
+    max_buffer: u64,
+    error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+#[cfg(feature = "webgpu")]
+thread_local! {
+    static WEBGPU: std::cell::RefCell<Option<WebGpu>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What WebGPU init found: `{ok: true, adapter: "...", software, max_buffer}` or
 /// `{ok: false, error: "..."}`. Initialises once per page; later calls repeat the answer.
+///
+/// An adapter without `timestamp-query` is refused: Burn's WebGPU runtime (CubeCL) then times
+/// its work on the CPU clock, which it cannot read in a browser, and traps at the first tensor.
 #[cfg(feature = "webgpu")]
 #[wasm_bindgen]
 pub async fn init_webgpu() -> Result<JsValue, JsError> {
@@ -56,25 +77,73 @@ pub async fn init_webgpu() -> Result<JsValue, JsError> {
         return to_js(&a);
     }
     let answer = match Device::wgpu_options().init_with_setup_async().await {
-        Ok((_, setup)) => {
-            let info = setup.adapter.get_info();
-            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
-            serde_json::json!({
-                "ok": true,
-                "adapter": if info.name.is_empty() { format!("a {:?} adapter", info.device_type) } else { info.name.clone() },
-                "software": software,
-            })
-        }
+        Ok((_, setup)) if !setup.adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) => serde_json::json!({
+            "ok": false,
+            "error": format!("the WebGPU adapter ({}) lacks the \"timestamp-query\" feature, which Burn's WebGPU runtime needs in a browser", adapter_name(&setup.adapter.get_info())),
+        }),
+        Ok((device, setup)) => match first_op(&device).await {
+            Ok(()) => {
+                let info = setup.adapter.get_info();
+                let limits = setup.device.limits();
+                let max_buffer = limits.max_buffer_size.min(limits.max_storage_buffer_binding_size as u64);
+                // CubeCL's own handler aborts the module on any device error; this one keeps the
+                // error for the next step to report.
+                let error = std::sync::Arc::new(std::sync::Mutex::new(None));
+                let kept = error.clone();
+                setup.device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
+                    web_sys::console::error_1(&format!("WebGPU: {e}").into());
+                    kept.lock().map(|mut k| k.get_or_insert(e.to_string()).clone()).ok();
+                }));
+                WEBGPU.with(|w| *w.borrow_mut() = Some(WebGpu { max_buffer, error }));
+                serde_json::json!({
+                    "ok": true,
+                    "adapter": adapter_name(&info),
+                    "software": info.device_type == wgpu::DeviceType::Cpu,
+                    "max_buffer": max_buffer,
+                })
+            }
+            Err(e) => serde_json::json!({ "ok": false, "error": format!("WebGPU did not run a first tensor: {e}") }),
+        },
         Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
     };
     ANSWER.with(|a| *a.borrow_mut() = Some(answer.clone()));
     to_js(&answer)
 }
 
+#[cfg(feature = "webgpu")]
+fn adapter_name(info: &wgpu::AdapterInfo) -> String {
+    if info.name.is_empty() {
+        format!("a {:?} adapter", info.device_type)
+    } else {
+        info.name.clone()
+    }
+}
+
+/// One small tensor through the device and back: CubeCL sets up its streams (and its error
+/// handler) on first use, so after this the page's handler is the one that stays.
+#[cfg(feature = "webgpu")]
+async fn first_op(device: &Device) -> Result<(), String> {
+    let t = Tensor::<1>::from_floats([1.0, 2.0], device) * 2.0;
+    let v = t.into_data_async().await.map_err(|e| e.to_string())?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    match v.as_slice() {
+        [a, b] if *a == 2.0 && *b == 4.0 => Ok(()),
+        other => Err(format!("2·[1, 2] gave {other:?}")),
+    }
+}
+
+/// The device error WebGPU reported since init, if any (the CPU module has none).
+fn device_error() -> Option<String> {
+    #[cfg(feature = "webgpu")]
+    if let Some(e) = WEBGPU.with(|w| w.borrow().as_ref().and_then(|w| w.error.lock().ok()?.clone())) {
+        return Some(e);
+    }
+    None
+}
+
 #[derive(Clone, Copy)]
 enum Network {
     UNet(&'static UNet),
-    Layer(&'static Steering),
+    Steering(&'static Steering),
     Classifier(&'static Classifier),
 }
 
@@ -97,8 +166,8 @@ pub struct Engine {
     manifest: Manifest,
 }
 
-/// The U-Net batch sizes WebGPU warms up with: v2's fan-out starts from one row and the default
-/// run has ten.
+/// The U-Net batch sizes WebGPU warms up with (fused kernels compile per shape): v2's first
+/// steps, one row and then one per class.
 const WARM_UP_ROWS_WEBGPU: [usize; 2] = [1, 10];
 
 /// Manifest entries a config needs, in load order.
@@ -107,15 +176,9 @@ fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
     std::iter::once(unet).chain(layer).collect()
 }
 
-/// A config from JavaScript (the form's object), validated.
+/// A config from JavaScript (the form's object), validated; the error names the setting.
 fn parse_config(config: JsValue) -> Result<SampleConfig, JsError> {
-    let cfg = read_config(config)?;
-    cfg.validate().map_err(js_err)?;
-    Ok(cfg)
-}
-
-fn read_config(config: JsValue) -> Result<SampleConfig, JsError> {
-    serde_wasm_bindgen::from_value(config).map_err(|e| js_err(format!("settings: {e}")))
+    SampleConfig::from_flat(serde_wasm_bindgen::Deserializer::from(config)).map_err(js_err)
 }
 
 #[wasm_bindgen]
@@ -125,8 +188,13 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     pub fn new(backend: &str, manifest_json: &str) -> Result<Engine, JsError> {
         let device = match backend {
+            // Only on a device init_webgpu accepted: any other traps at its first tensor.
             #[cfg(feature = "webgpu")]
-            "webgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            "webgpu" if WEBGPU.with(|w| w.borrow().is_some()) => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[cfg(feature = "webgpu")]
+            "webgpu" => {
+                return Err(js_err("WebGPU is not available here (init_webgpu refused the adapter or was not called)"))
+            }
             #[cfg(feature = "flex")]
             "cpu" => Device::flex(),
             other => {
@@ -175,14 +243,17 @@ impl Engine {
         if LOADED.with(|l| l.borrow().contains_key(&key)) {
             return Ok(());
         }
-        // Leaked once per backend and weights (LOADED): the sampler's `'static` borrow.
-        let net = if name == CLASSIFIER {
-            let clf = self.manifest.load_classifier(name, bytes, &self.device).map_err(js_err)?;
-            Network::Classifier(Box::leak(Box::new(clf)))
-        } else if name.starts_with("layer") {
-            Network::Layer(Box::leak(Box::new(self.manifest.load_steering(name, bytes, &self.device).map_err(js_err)?)))
-        } else {
-            Network::UNet(Box::leak(Box::new(self.manifest.load_unet(name, bytes, &self.device).map_err(js_err)?)))
+        // Leaked once per backend and weights (LOADED): the sampler's `'static` borrow. The
+        // manifest's kind picks the loader, as natively.
+        let (m, device) = (&self.manifest, &self.device);
+        let net = match &m.entry(name).map_err(js_err)?.arch {
+            Arch::Classifier { .. } => {
+                Network::Classifier(Box::leak(Box::new(m.load_classifier(name, bytes, device).map_err(js_err)?)))
+            }
+            Arch::Layer { .. } | Arch::Guide { .. } => {
+                Network::Steering(Box::leak(Box::new(m.load_steering(name, bytes, device).map_err(js_err)?)))
+            }
+            Arch::Unet { .. } => Network::UNet(Box::leak(Box::new(m.load_unet(name, bytes, device).map_err(js_err)?))),
         };
         LOADED.with(|l| l.borrow_mut().insert(key, net));
         Ok(())
@@ -200,7 +271,7 @@ impl Engine {
         };
         let steering: Option<&'static dyn Steer> = match names.get(1).map(|n| self.net(n)) {
             None => None,
-            Some(Some(Network::Layer(l))) => Some(l),
+            Some(Some(Network::Steering(l))) => Some(l),
             // Classifier-free guidance: the conditional U-Net steers.
             Some(Some(Network::UNet(u))) if u.is_conditional() => Some(u),
             Some(_) => return Err(js_err(format!("weights {:?} are not loaded", names[1]))),
@@ -256,6 +327,21 @@ impl Engine {
         }))
     }
 
+    /// The most rows a run on this engine may hold at once: a larger run goes in parts. On
+    /// WebGPU the device's largest buffer bounds it, sized by the widest U-Net in the manifest;
+    /// the CPU backend holds any N.
+    pub fn max_rows(&self) -> Result<usize, JsError> {
+        #[cfg(feature = "webgpu")]
+        if self.backend == "webgpu" {
+            let max_buffer = WEBGPU.with(|w| w.borrow().as_ref().map(|w| w.max_buffer)).unwrap_or(0);
+            return self.rows_within(max_buffer as f64);
+        }
+        Ok(crate::sampler::MAX_N)
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
     /// Run U-Net forwards and read each back: compiles the shaders while the remaining weights
     /// download, on WebGPU for each of the default run's shapes (fused kernels are compiled per
     /// shape). The promise holds no borrow of the engine, so weights can load meanwhile.
@@ -275,6 +361,28 @@ impl Engine {
 }
 
 impl Engine {
+    #[cfg(feature = "webgpu")]
+    /// The most rows within buffers of `bound` bytes (see [`largest_buffer_per_row`]).
+    fn rows_within(&self, bound: f64) -> Result<usize, JsError> {
+        let per_row = self
+            .manifest
+            .entries
+            .values()
+            .filter_map(|e| match &e.arch {
+                Arch::Unet { config } => Some(largest_buffer_per_row(config.width)),
+                _ => None,
+            })
+            .max()
+            .ok_or_else(|| js_err("the weights manifest has no U-Net"))?;
+        let rows = if bound.is_finite() && bound > 0.0 { (bound / per_row as f64).floor() as usize } else { 0 };
+        if rows == 0 {
+            return Err(js_err(format!(
+                "this adapter binds at most {bound} bytes per buffer; one image of the U-Net needs {per_row}"
+            )));
+        }
+        Ok(rows.min(crate::sampler::MAX_N))
+    }
+
     /// Where the network of manifest entry `name` is kept in [`LOADED`] for this engine.
     fn key(&self, name: &str) -> Result<(String, String, String), crate::weights::WeightsError> {
         Ok((self.backend.clone(), name.to_string(), self.manifest.entry(name)?.sha256.clone()))
@@ -285,6 +393,15 @@ impl Engine {
         let key = self.key(name).ok()?;
         LOADED.with(|l| l.borrow().get(&key).copied())
     }
+}
+
+/// Bytes one row of a width-`c` U-Net may need in one buffer: its widest activation (the skip
+/// concatenation at full resolution, `2c` channels of 32×32 f32; Burn's direct convolution
+/// copies its input once, channels last), with room for four such in one buffer (the memory
+/// pool packs several tensors into one).
+#[cfg(feature = "webgpu")]
+fn largest_buffer_per_row(c: usize) -> usize {
+    4 * 2 * c * 32 * 32 * 4
 }
 
 /// One async readback of images `[B, 3, 32, 32]` as RGB bytes per image.
@@ -307,6 +424,9 @@ impl Run {
     /// One step. Returns the predicted x̂₀ of every current row as RGB bytes (32·32·3 per row)
     /// for the live preview, or `undefined` when the run is done.
     pub async fn step(&mut self) -> Result<Option<Vec<u8>>, JsError> {
+        if let Some(e) = device_error() {
+            return Err(js_err(format!("WebGPU reported an error, so its results cannot be trusted: {e}")));
+        }
         let s = self.sampling.as_mut().ok_or_else(|| js_err("run finished"))?;
         let (pred, info) = match s.step() {
             None => return Ok(None),
@@ -333,6 +453,9 @@ impl Run {
         let s = self.sampling.take().ok_or_else(|| js_err("run finished"))?;
         let out = s.finish();
         let rgb = read_rgb(out.images).await?;
+        if let Some(e) = device_error() {
+            return Err(js_err(format!("WebGPU reported an error, so its results cannot be trusted: {e}")));
+        }
         let all = self.cfg.image_labels();
         let labels = out.positions.iter().map(|&p| all[p]).collect();
         Ok(Output { rgb, labels, positions: out.positions, unet_rows: out.unet_rows })
@@ -378,14 +501,13 @@ impl Output {
 pub fn png_settings(png: &[u8]) -> Result<JsValue, JsError> {
     let prov = Provenance::read(png).map_err(js_err)?;
     let cfg = SampleConfig::from_fragment(&prov.fragment).map_err(js_err)?;
-    cfg.validate().map_err(js_err)?;
     to_js(&serde_json::json!({"config": cfg, "image": prov.image, "weights": prov.weights}))
 }
 
 /// The share-link fragment of a config — same format as the CLI's `--link`.
 #[wasm_bindgen]
 pub fn config_to_fragment(config: JsValue) -> Result<String, JsError> {
-    Ok(read_config(config)?.to_fragment())
+    Ok(parse_config(config)?.to_fragment())
 }
 
 /// The config of a share-link fragment; the error names the setting that is wrong.
@@ -397,7 +519,7 @@ pub fn config_from_fragment(fragment: &str) -> Result<JsValue, JsError> {
 /// The weights entries a config runs, U-Net first.
 #[wasm_bindgen]
 pub fn config_entries(config: JsValue) -> Result<JsValue, JsError> {
-    to_js(&needed(&read_config(config)?))
+    to_js(&needed(&parse_config(config)?))
 }
 
 /// Validate a config without running it; the error text explains what is wrong.

@@ -1,7 +1,8 @@
 //! Weights I/O: Burn `.bpk` (burnpack) records, optional f16, a SHA-256 per file, and a
 //! `manifest.json` that names each file's architecture so that loading can check it. Its
 //! entries: `conditional` and `unconditional` (the U-Nets), `layer`, `layer-residual` and
-//! `layer-guide` (the steering networks, `SteeringKind::name`) and `classifier` (the meter's).
+//! `guide` (the steering networks, `SteeringKind::name`; older manifests' `layer-guide` reads as
+//! `guide`) and `classifier` (the meter's).
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::eval::classifier::{Classifier, ClassifierConfig};
-use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig};
-use crate::sampler::Steering;
+use crate::model::{ClassLayerConfig, GuideNetConfig, UNet, UNetConfig, MAX_WIDTH};
+use crate::sampler::{Steering, SteeringKind};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -37,6 +38,8 @@ pub enum WeightsError {
     WrongKind { name: String, is: &'static str, wanted: &'static str },
     #[error("manifest entry {name:?} describes a network this code cannot build: {msg}")]
     BadArch { name: String, msg: String },
+    #[error("manifest entry {name:?} cannot be used: {msg}")]
+    BadEntry { name: String, msg: String },
     #[error("invalid weights manifest: {source}")]
     Manifest {
         #[source]
@@ -55,6 +58,28 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Whether this code can build the network, checked before anything is allocated for it:
+    /// every size within bounds.
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |what: &str, v: usize, max: usize| match (1..=max).contains(&v) {
+            true => Ok(()),
+            false => Err(format!("{what} must be 1 to {max}, got {v}")),
+        };
+        match self {
+            Arch::Unet { config } => config.validate(),
+            Arch::Layer { .. } => Ok(()),
+            Arch::Guide { config } => {
+                within("width", config.width, MAX_WIDTH)?;
+                within("embed", config.embed, MAX_EMBED)?;
+                config.features.map_or(Ok(()), |f| within("features", f, MAX_WIDTH))
+            }
+            Arch::Classifier { config } => {
+                within("width", config.width, MAX_WIDTH)?;
+                within("features", config.features, MAX_EMBED)
+            }
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Arch::Unet { .. } => "U-Net",
@@ -74,48 +99,110 @@ pub struct Entry {
     pub arch: Arch,
 }
 
+/// The largest embedding or feature size a manifest may describe.
+const MAX_EMBED: usize = 4096;
+/// The largest weights file a manifest may describe.
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+impl Entry {
+    /// An entry as read from a manifest, checked before anything uses it: a plain file name in
+    /// the weights folder, a SHA-256 (any case; kept in lowercase), a size and an architecture
+    /// this code can build.
+    fn read(name: &str, value: serde_json::Value) -> Result<Self, WeightsError> {
+        let bad = |msg: String| WeightsError::BadEntry { name: name.into(), msg };
+        let mut e: Entry = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        plain_file_name(&e.file).map_err(bad)?;
+        if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!("sha256 must be 64 hexadecimal digits, got {:?}", e.sha256)));
+        }
+        e.sha256.make_ascii_lowercase();
+        if e.bytes > MAX_FILE_BYTES {
+            return Err(bad(format!("bytes must be at most {MAX_FILE_BYTES}, got {}", e.bytes)));
+        }
+        e.arch.validate().map_err(|msg| WeightsError::BadArch { name: name.into(), msg })?;
+        Ok(e)
+    }
+}
+
+/// `file` names a file directly inside the weights folder: no path, no parent, not hidden.
+fn plain_file_name(file: &str) -> Result<(), String> {
+    let plain = !file.is_empty()
+        && !file.starts_with('.')
+        && !file.contains(['/', '\\', ':', '\0'])
+        && std::path::Path::new(file).file_name().is_some_and(|f| f == file);
+    match plain {
+        true => Ok(()),
+        false => Err(format!("file must be a plain file name inside the weights folder, got {file:?}")),
+    }
+}
+
 /// `weights/manifest.json`: entry name (`conditional`, `unconditional`, `layer`,
-/// `layer-residual`, `classifier`) → file, checksum, architecture.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+/// `layer-residual`, `guide`, `classifier`) → file, checksum, architecture.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Manifest {
     pub entries: BTreeMap<String, Entry>,
+    /// Entries that did not pass [`Entry::read`]: what they said (written back unchanged) and
+    /// why they cannot be used. Asking for one is that error; the others still load.
+    pub refused: BTreeMap<String, (serde_json::Value, String)>,
+}
+
+/// A manifest's shape before its entries are checked one by one.
+#[derive(Serialize, Deserialize)]
+struct RawManifest {
+    entries: BTreeMap<String, serde_json::Value>,
 }
 
 impl Manifest {
-    /// Read a manifest; every U-Net architecture in it is checked ([`UNetConfig::validate`]).
+    /// Read a manifest. Every entry is checked ([`Entry::read`]); one that fails is kept aside
+    /// with its reason, so that a bad entry stops only what needs it.
     pub fn parse(json: &str) -> Result<Self, WeightsError> {
-        let manifest: Self = serde_json::from_str(json).map_err(|source| WeightsError::Manifest { source })?;
-        for (name, entry) in &manifest.entries {
-            if let Arch::Unet { config } = &entry.arch {
-                config.validate().map_err(|msg| WeightsError::BadArch { name: name.clone(), msg })?;
+        let raw: RawManifest = serde_json::from_str(json).map_err(|source| WeightsError::Manifest { source })?;
+        let mut manifest = Manifest::default();
+        for (name, value) in raw.entries {
+            match Entry::read(&name, value.clone()) {
+                Ok(entry) => {
+                    manifest.entries.insert(name, entry);
+                }
+                Err(e) => {
+                    manifest.refused.insert(name, (value, e.to_string()));
+                }
             }
         }
         Ok(manifest)
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("manifest serialises")
+        let mut entries: BTreeMap<String, serde_json::Value> =
+            self.refused.iter().map(|(name, (raw, _))| (name.clone(), raw.clone())).collect();
+        for (name, entry) in &self.entries {
+            entries.insert(name.clone(), serde_json::to_value(entry).expect("an entry serialises"));
+        }
+        serde_json::to_string_pretty(&RawManifest { entries }).expect("manifest serialises")
     }
 
     pub fn entry(&self, name: &str) -> Result<&Entry, WeightsError> {
-        self.entries.get(name).ok_or_else(|| {
+        if let Some((_, why)) = lookup(&self.refused, name) {
+            return Err(WeightsError::BadEntry { name: name.into(), msg: why.clone() });
+        }
+        lookup(&self.entries, name).ok_or_else(|| {
             let available = self.entries.keys().cloned().collect::<Vec<_>>().join(", ");
             WeightsError::Missing { name: name.into(), available }
         })
     }
 
-    /// Check `bytes` against the entry's SHA-256.
+    /// Check `bytes` against the entry's SHA-256 (either case).
     pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<(), WeightsError> {
         let want = &self.entry(name)?.sha256;
         let got = sha256_hex(bytes);
-        if &got != want {
+        if !got.eq_ignore_ascii_case(want) {
             return Err(WeightsError::Checksum { name: name.into(), got, want: want.clone() });
         }
         Ok(())
     }
 
-    /// The one way an entry is loaded: look it up, check it is the `wanted` kind (`init` builds
-    /// the network from its architecture, `None` for another kind), check the SHA-256, load.
+    /// The one way an entry is loaded: look it up, check its architecture and the SHA-256 of
+    /// `bytes` before building anything, check it is the `wanted` kind (`init` builds the network
+    /// from its architecture, `None` for another kind), load.
     fn load_entry<M: Module>(
         &self,
         name: &str,
@@ -124,12 +211,10 @@ impl Manifest {
         init: impl FnOnce(&Arch) -> Option<M>,
     ) -> Result<M, WeightsError> {
         let arch = &self.entry(name)?.arch;
-        if let Arch::Unet { config } = arch {
-            config.validate().map_err(|msg| WeightsError::BadArch { name: name.into(), msg })?;
-        }
+        arch.validate().map_err(|msg| WeightsError::BadArch { name: name.into(), msg })?;
+        self.verify(name, bytes)?;
         let module =
             init(arch).ok_or_else(|| WeightsError::WrongKind { name: name.into(), is: arch.kind(), wanted })?;
-        self.verify(name, bytes)?;
         load_bytes(module, bytes, name, &format!("{arch:?}"))
     }
 
@@ -167,6 +252,23 @@ impl Manifest {
             })?)),
         }
     }
+}
+
+/// The name a manifest entry goes by today: a steering network's older name (`layer-guide`)
+/// reads as its current one (`guide`); any other name is itself.
+pub fn entry_name(name: &str) -> &str {
+    match SteeringKind::from_name(name) {
+        Some(kind) => kind.name(),
+        None => name,
+    }
+}
+
+/// The entry of `map` under `name` or under another name of the same network (old manifests).
+fn lookup<'m, T>(map: &'m BTreeMap<String, T>, name: &str) -> Option<&'m T> {
+    map.get(name).or_else(|| {
+        let kind = SteeringKind::from_name(name)?;
+        std::iter::once(kind.name()).chain(kind.aliases().iter().copied()).find_map(|n| map.get(n))
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -241,7 +343,9 @@ mod files {
 
         /// Read an entry's file from `dir` (checksum checked on load).
         pub fn read_file(&self, dir: &Path, name: &str) -> Result<Vec<u8>, WeightsError> {
-            read(&dir.join(&self.entry(name)?.file))
+            let file = &self.entry(name)?.file;
+            plain_file_name(file).map_err(|msg| WeightsError::BadEntry { name: name.into(), msg })?;
+            read(&dir.join(file))
         }
 
         /// Save `module` as `dir/<file>` and record it under `name`. Returns the SHA-256.

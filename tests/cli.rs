@@ -79,13 +79,13 @@ fn bad_input_exits_nonzero_with_a_clear_message() {
     let d = tmp("bad");
     let cases: [(&[&str], &str); 8] = [
         (&["--classes", "airplane,kangaroo"], "kangaroo"),
-        (&["--n", "0"], "N must be"),
+        (&["--n", "0"], "n must be"),
         (&["--sampler", "v2", "--n", "7"], "multiple of 10"),
         (&["--steps", "0"], "steps must be"),
         (&["--eta", "2"], "eta"),
         (&["--sampler", "v1", "--strength", "33"], "strength must be"),
-        (&["--sampler", "v1", "--steps", "4", "--steer-until", "5"], "steer-until must be"),
-        (&["--link", "#sampler=v1&layer=layer-magic"], "layer=layer-magic"),
+        (&["--sampler", "v1", "--steps", "4", "--steer-until", "5"], "steer_until must be"),
+        (&["--link", "#sampler=v1&layer=layer-magic"], "layer=\"layer-magic\""),
     ];
     for (extra, want) in cases {
         let o = sample(&d, extra);
@@ -162,9 +162,9 @@ fn pngs_remember_their_settings() {
     assert_eq!(prov.weights.get("unconditional").map(String::as_str), Some("random-init"));
     // The run's manifest names its steering network under the one name the share link uses.
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["steering"], "layer-guide");
-    assert_eq!(manifest["config"]["steering"], "layer-guide");
-    assert!(prov.fragment.contains("steering=layer-guide"), "{}", prov.fragment);
+    assert_eq!(manifest["steering"], "guide");
+    assert_eq!(manifest["config"]["steering"], "guide");
+    assert!(prov.fragment.contains("steering=guide"), "{}", prov.fragment);
 
     let b = tmp("png-b");
     let o = sample(&b, &["--from-png", a.join("dog_0005.png").to_str().unwrap()]);

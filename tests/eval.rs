@@ -91,10 +91,7 @@ fn eval_grid_writes_every_requested_row() {
     let (guide, fade, fan) = (SteeringKind::Guide.default_faded_strength(2), GUIDE_FADE, DEFAULT_FAN_ETA);
     assert_eq!(
         steering("v2"),
-        [
-            format!("layer-guide x{guide} fade {fade} fan-eta {fan}"),
-            format!("layer-guide x{guide} fade {fade} fan-eta {fan}")
-        ]
+        [format!("guide x{guide} fade {fade} fan-eta {fan}"), format!("guide x{guide} fade {fade} fan-eta {fan}")]
     );
     assert_eq!(
         steering("v2-layer-residual"),

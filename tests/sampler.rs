@@ -229,7 +229,7 @@ fn wrong_networks_are_refused() {
 
 #[test]
 fn same_seed_same_images_other_seed_other_images() {
-    for m in SamplerKind::ALL {
+    for &m in SamplerKind::ALL {
         let model = if m == SamplerKind::Ddim { ModelKind::Conditional } else { ModelKind::Unconditional };
         let c = cfg(m, model, 20, 3);
         let (a, _) = run(&c);
@@ -347,10 +347,14 @@ fn steer_until_and_strength_follow_their_definitions() {
 fn steering_settings_out_of_range_are_errors() {
     let v1 = cfg(SamplerKind::V1, ModelKind::Unconditional, 20, 4);
     for s in [-0.5, vdiff::sampler::MAX_STRENGTH + 0.5, f64::NAN] {
-        assert!(matches!(steer(&v1, |c| c.strength = Some(s)).validate(), Err(SampleError::BadStrength(_))));
+        let e = steer(&v1, |c| c.strength = Some(s)).validate();
+        assert!(matches!(e, Err(SampleError::OutOfRange { setting: "strength", .. })), "{e:?}");
     }
     let e = steer(&v1, |s| s.steer_until = Some(5)).validate().unwrap_err();
-    assert!(matches!(e, SampleError::BadSteerUntil { got: 5, steps: 4 }), "{e}");
+    assert!(
+        matches!(e, SampleError::OutOfRange { setting: "steer_until", .. }) && e.to_string().contains("got 5"),
+        "{e}"
+    );
     assert!(steer(&v1, |s| s.steer_until = Some(4)).validate().is_ok());
     // The default strength is the layer's.
     assert_eq!(steering(&v1).strength(v1.steps), 1.0);
@@ -380,8 +384,8 @@ fn old_links_keep_their_meaning() {
     assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
     assert_eq!(
         c.to_fragment(),
-        old.replace("model=unconditional&", "").replace("&layer=", "&steering="),
-        "nothing added to an old link; its key renamed, the U-Net v2 always runs left unsaid"
+        old.replace("model=unconditional&", "").replace("&layer=layer-guide", "&steering=guide"),
+        "nothing added to an old link; its key and the guide renamed, the U-Net v2 always runs left unsaid"
     );
     assert!(SampleConfig::from_fragment("solver=rk4").is_err());
     assert!(SampleConfig::from_fragment("fade=x").is_err());
@@ -436,7 +440,8 @@ fn fade_schedule_follows_its_definition() {
     let both = steer(&c, |s| s.steer_until = Some(3));
     assert_eq!(both.validate(), Err(SampleError::FadeAndSteerUntil));
     for p in [-1.0, 16.5, f64::NAN] {
-        assert!(matches!(steer(&c, |s| s.fade = Some(p)).validate(), Err(SampleError::BadFade(_))));
+        let e = steer(&c, |s| s.fade = Some(p)).validate();
+        assert!(matches!(e, Err(SampleError::OutOfRange { setting: "fade", .. })), "{e:?}");
     }
     // A faded run differs from the paper's rule and from no steering.
     assert_ne!(run(&c).0, run(&steer(&c, |s| s.fade = None)).0);

@@ -248,7 +248,7 @@ fn a_guide_reading_unet_features_trains_from_a_plain_guide_and_samples() {
     let unet = "train unet --unconditional --width 8 --levels 3 --batch 4 --max-steps 1 --eval-every 1 \
                 --val-images 8 --quiet --device flex";
     vdiff(unet, &[("--data", &d), ("--run", &d.join("run-unet")), ("--out", &out)]);
-    let guide = "train add-net --steering layer-guide --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet \
+    let guide = "train add-net --steering guide --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet \
                  --device flex";
     vdiff(guide, &[("--unet", &out), ("--data", &d), ("--run", &d.join("run-plain")), ("--out", &out)]);
     let reading = format!("{guide} --unet-features");
@@ -257,9 +257,9 @@ fn a_guide_reading_unet_features_trains_from_a_plain_guide_and_samples() {
         [("--unet", &out), ("--data", &d), ("--run", &run), ("--out", &out), ("--init", &out)];
     vdiff(&reading, &paths);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["entries"]["layer-guide"]["config"]["features"], 8);
+    assert_eq!(m["entries"]["guide"]["config"]["features"], 8);
     let s = d.join("samples");
-    vdiff("sample --sampler v2 --steering layer-guide --n 10 --steps 3 --quiet", &[("--weights", &out), ("--out", &s)]);
+    vdiff("sample --sampler v2 --steering guide --n 10 --steps 3 --quiet", &[("--weights", &out), ("--out", &s)]);
     assert!(s.join("manifest.json").is_file());
     // A 2-level U-Net has no 8×8 features to read.
     let flat = d.join("flat");
@@ -382,7 +382,7 @@ fn campaign_dry_run_exports_what_sample_loads() {
         vdiff(args, &[("--data", &d), ("--run", &run_dir), ("--out", &out)]);
     };
     campaign();
-    let phases = ["unconditional", "conditional", "layer", "layer-residual", "layer-guide"];
+    let phases = ["unconditional", "conditional", "layer", "layer-residual", "guide"];
     let steps = |p: &str| {
         let log = std::fs::read_to_string(run_dir.join(p).join("log.csv")).unwrap();
         log.lines().last().unwrap().split(',').next().unwrap().parse::<usize>().unwrap()

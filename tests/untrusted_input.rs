@@ -125,23 +125,52 @@ proptest! {
     }
 }
 
-/// A manifest may describe a U-Net this code cannot build (levels < 2 would reach an assertion
-/// in `UNetConfig::init`): reading it says so — natively and in the page (built with
-/// `panic = "abort"`), where the same `Manifest::parse` runs.
+/// A manifest may describe a network this code cannot build, with absurd sizes (an allocation
+/// that would abort the process, or trap the page's module), a path out of the weights folder,
+/// or a hash in capitals: each entry is checked when the manifest is read, natively and in the
+/// page (the same `Manifest::parse`); a bad entry is an error naming it when it is asked for,
+/// and the other entries still load.
 #[test]
-fn manifests_with_unbuildable_unets_are_errors() {
-    let good = Manifest::read(std::path::Path::new("weights")).unwrap().to_json();
-    let unet = "\"width\": 32,\n        \"levels\": 3";
-    assert!(good.contains(unet), "the committed manifest changed shape");
-    for (bad, says) in [("1", "levels"), ("9", "levels"), ("0", "width")] {
-        let json = if says == "width" {
-            good.replacen(unet, &unet.replace("32", bad), 1)
-        } else {
-            good.replacen(unet, &unet.replace(": 3", &format!(": {bad}")), 1)
-        };
-        let err = Manifest::parse(&json).unwrap_err().to_string();
-        assert!(err.contains("cannot build") && err.contains(says), "{says} {bad}: {err}");
+fn every_manifest_entry_is_checked_before_it_is_used() {
+    let dir = std::path::Path::new("weights");
+    let good: serde_json::Value = serde_json::from_str(&Manifest::read(dir).unwrap().to_json()).unwrap();
+    let bad_cases: [(&str, &str, serde_json::Value, &str); 12] = [
+        ("conditional", "/config/levels", 1.into(), "levels"),
+        ("conditional", "/config/levels", 9.into(), "levels"),
+        ("unconditional", "/config/width", 0.into(), "width"),
+        ("unconditional", "/config/width", 4_000_000_000u64.into(), "width"),
+        ("guide", "/config/embed", 4_000_000_000u64.into(), "embed"),
+        ("guide", "/config/width", 0.into(), "width"),
+        ("guide", "/config/features", 100_000.into(), "features"),
+        ("classifier", "/config/features", 4_000_000_000u64.into(), "features"),
+        ("layer", "/file", "../layer.bpk".into(), "plain file name"),
+        ("layer", "/file", "/etc/passwd".into(), "plain file name"),
+        ("layer-residual", "/sha256", "xyz".into(), "sha256"),
+        ("layer-residual", "/bytes", u64::MAX.into(), "bytes"),
+    ];
+    for (entry, field, value, says) in bad_cases {
+        let mut json = good.clone();
+        *json.pointer_mut(&format!("/entries/{entry}{field}")).unwrap() = value.clone();
+        let m = Manifest::parse(&json.to_string()).unwrap();
+        let err = m.entry(entry).unwrap_err().to_string();
+        assert!(err.contains(entry) && err.contains(says), "{entry}{field} = {value}: {err}");
+        let err = m.read_file(dir, entry).unwrap_err().to_string();
+        assert!(err.contains(entry), "{err}");
+        // The others still load, and writing the manifest back keeps the bad entry as it was.
+        let other = if entry == "conditional" { "unconditional" } else { "conditional" };
+        m.load_unet(other, &m.read_file(dir, other).unwrap(), &Device::flex()).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(back, json, "{entry}{field}");
     }
+    // A hash in capitals is the same hash.
+    let mut json = good.clone();
+    let sha = json["entries"]["guide"]["sha256"].as_str().unwrap().to_uppercase();
+    json["entries"]["guide"]["sha256"] = sha.into();
+    let m = Manifest::parse(&json.to_string()).unwrap();
+    m.load_steering("guide", &m.read_file(dir, "guide").unwrap(), &Device::flex()).unwrap();
+    // Other bytes than the manifest's are refused before a network is built from them.
+    let err = m.load_steering("guide", b"not weights", &Device::flex()).err().expect("other bytes load").to_string();
+    assert!(err.contains("SHA-256"), "{err}");
 }
 
 /// Commands that add an entry to a weights directory read its manifest first: a missing one

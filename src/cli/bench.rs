@@ -8,20 +8,20 @@ use vdiff::options::SteeringOptions;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), cpu or webgpu.
     #[arg(long = "device", alias = "backend", value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     /// Images per run.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 100)]
     pub n: usize,
     /// Step counts to compare, comma-separated.
     #[arg(long, default_value = "5,10,50", value_delimiter = ',')]
     pub steps: Vec<usize>,
     /// Timed repetitions per variant (the minimum is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 3)]
     pub reps: usize,
     /// U-Net forward batch size for the images/s figure.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 100)]
     pub batch: usize,
     #[command(flatten)]
     pub nets: NetSource,

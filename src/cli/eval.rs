@@ -11,7 +11,7 @@ use vdiff::options::SteeringOptions;
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Networks: conditional, unconditional (ddim), v1, v2 (steered by --layer); a suffix picks
-    /// the steering: v1-layer, v1-layer-residual, v1-layer-guide, v1-conditional (the
+    /// the steering: v1-layer, v1-layer-residual, v1-guide, v1-conditional (the
     /// conditional U-Net steers: classifier-free guidance, the ceiling of any layer imitating
     /// it; `-teacher` is its old name), the same for v2.
     #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
@@ -26,10 +26,10 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 5)]
     pub seeds: u64,
     /// Fresh noise per step: 0 deterministic, 1 the notebook's.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, value_parser = super::flags::unit, default_value_t = 0.0)]
     pub eta: f64,
     /// Test images forming the reference set of the Fréchet distance.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 2000)]
     pub reference: usize,
     /// CIFAR-10 (for the real-image columns).
     #[arg(long, default_value = "../shared/data/cifar10")]
@@ -41,7 +41,7 @@ pub struct EvalArgs {
     /// `inception_v3_google-*.pth` or pytorch-fid's `pt_inception-*.pth`).
     #[arg(long)]
     pub inception: Option<PathBuf>,
-    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), cpu or webgpu.
     #[arg(long = "device", alias = "backend", value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     #[command(flatten)]

@@ -3,6 +3,7 @@
 mod bench;
 #[cfg(feature = "train")]
 mod eval;
+mod flags;
 mod nets;
 mod sample;
 #[cfg(feature = "train")]

@@ -40,7 +40,7 @@ pub struct SampleArgs {
     pub seed: u64,
     #[command(flatten)]
     pub steering: SteeringOptions,
-    /// Device: auto (a hardware GPU through wgpu, else the CPU), flex (CPU) or wgpu.
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), cpu or webgpu.
     #[arg(long = "device", alias = "backend", value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     #[command(flatten)]

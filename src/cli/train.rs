@@ -49,7 +49,7 @@ pub struct TwinConfigArgs {
 #[derive(Args, Debug)]
 pub struct CampaignArgs {
     /// Wall-clock budget in minutes: 45 % to each U-Net, 3 % to each paper layer, 4 % to the guide.
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::positive)]
     pub minutes: f64,
     /// CIFAR-10: a directory with data_batch_*.bin/test_batch.bin, or cifar-10-binary.tar.gz.
     #[arg(long, default_value = "../shared/data/cifar10")]
@@ -60,7 +60,7 @@ pub struct CampaignArgs {
     /// Weights directory the networks are exported to (f16, manifest with SHA-256).
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
-    /// Device: auto (a hardware GPU through wgpu, else flex), flex or wgpu.
+    /// Device: auto (a hardware GPU through wgpu, else the CPU), cpu or webgpu.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     /// U-Net base width c.
@@ -70,16 +70,16 @@ pub struct CampaignArgs {
     #[arg(long, default_value_t = DEFAULTS.levels)]
     pub levels: usize,
     /// Batch size of every network.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 64)]
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, value_parser = super::flags::positive, default_value_t = 2e-4)]
     pub lr: f64,
     /// Test images in the validation losses.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 500)]
     pub val_images: usize,
     /// Validate and checkpoint at least every this many minutes.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, value_parser = super::flags::positive, default_value_t = 1.0)]
     pub checkpoint_minutes: f64,
     /// No progress bars.
     #[arg(long)]
@@ -95,13 +95,13 @@ pub struct TrainBenchArgs {
     #[arg(long, default_value_t = DEFAULTS.levels)]
     pub levels: usize,
     /// Batch size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 32)]
     pub batch: usize,
     /// Timed steps per variant (after one warm-up step); the variants alternate.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 6)]
     pub steps: usize,
-    /// Device: flex or wgpu.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    /// Device: cpu or webgpu.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub device: Backend,
     /// Which 1×1 convolutions to time: both variants side by side, or one of them.
     #[arg(long, value_enum, default_value = "both")]
@@ -124,21 +124,21 @@ pub struct ClassifierArgs {
     /// Batch size.
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, value_parser = super::flags::positive, default_value_t = 1e-3)]
     pub lr: f64,
     /// Seed of initialisation, data order and flips.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Stop after this many steps.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 100_000)]
     pub max_steps: usize,
     /// Stop after this many minutes.
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::positive)]
     pub max_minutes: Option<f64>,
     /// Weights directory (entry "classifier").
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
-    /// Device: auto, flex or wgpu.
+    /// Device: auto, cpu or webgpu.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
 }
@@ -155,36 +155,36 @@ pub struct RunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 64)]
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, value_parser = super::flags::positive, default_value_t = 2e-4)]
     pub lr: f64,
     /// EMA decay of the weights.
-    #[arg(long, default_value_t = DEFAULTS.ema_decay)]
+    #[arg(long, value_parser = super::flags::below_one, default_value_t = DEFAULTS.ema_decay)]
     pub ema: f64,
     /// Seed of data order, noise, t and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Validate, log and checkpoint every K steps.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 250)]
     pub eval_every: usize,
     /// Early stopping: evaluations without improvement before stopping (MAX_COUNT).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 8)]
     pub patience: usize,
     /// Test images in the validation loss.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 500)]
     pub val_images: usize,
     /// Stop after this many optimizer steps.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, value_parser = super::flags::count, default_value_t = 1_000_000)]
     pub max_steps: usize,
     /// Checkpoint and stop after this many minutes (resume later with --resume).
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::positive)]
     pub max_minutes: Option<f64>,
     /// Also validate and checkpoint every this many minutes (besides every --eval-every steps).
-    #[arg(long)]
+    #[arg(long, value_parser = super::flags::positive)]
     pub checkpoint_minutes: Option<f64>,
-    /// Device: auto (wgpu if a GPU adapter exists, else flex), flex or wgpu.
+    /// Device: auto (webgpu if a GPU adapter exists, else cpu), cpu or webgpu.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub device: Backend,
     /// Weights directory the best EMA weights are exported to at the end.
@@ -217,7 +217,7 @@ pub struct UnetArgs {
     #[arg(long, default_value_t = DEFAULTS.levels)]
     pub levels: usize,
     /// Channel dropout.
-    #[arg(long, default_value_t = DEFAULTS.dropout)]
+    #[arg(long, value_parser = super::flags::below_one, default_value_t = DEFAULTS.dropout)]
     pub dropout: f64,
 }
 
@@ -229,7 +229,7 @@ pub struct SteeringArgs {
     #[arg(long, default_value = "weights")]
     pub unet: PathBuf,
     /// Which steering network: layer (the paper's), layer-residual (v + layer(v), no final ReLU)
-    /// or layer-guide (sees x_t, the noise level and the class).
+    /// or guide (sees x_t, the noise level and the class).
     #[arg(long, alias = "layer", value_enum, default_value = "layer")]
     pub steering: SteeringKind,
     /// Target: data (the image's v, method §4) or conditional (distillation: the conditional
@@ -238,10 +238,10 @@ pub struct SteeringArgs {
     pub target: Target,
     /// Lowest t the loss sees. v1/v2 steer while t ≥ 0.5, so that is where the layer is trained
     /// by default; 0 with `--weighting sigmoid` is the paper's (the U-Net's) objective.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, value_parser = super::flags::unit, default_value_t = 0.5)]
     pub t_min: f64,
     /// Highest t the loss sees.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, value_parser = super::flags::unit, default_value_t = 1.0)]
     pub t_max: f64,
     /// Loss weighting: none (plain v error: at high noise the x̂₀ error the class decides) or
     /// sigmoid (method §2, alpha², which all but ignores t ≥ 0.5).
@@ -284,7 +284,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let objective = Objective::new(a.t_min, a.t_max, a.weighting, a.target).map_err(anyhow::Error::msg)?;
             anyhow::ensure!(
                 !a.unet_features || a.steering == SteeringKind::Guide,
-                "--unet-features is for the guide (--steering layer-guide)"
+                "--unet-features is for the guide (--steering guide)"
             );
             let t = SteeringTraining {
                 steering: a.steering,

@@ -21,7 +21,7 @@ use crate::weights::{write_atomic, Manifest};
 
 /// One evaluation: every method × N × step count, `seeds` runs each.
 pub struct EvalGrid {
-    /// Rows of the table, parsed by [`parse_method`] (e.g. `conditional`, `v2-layer-guide`).
+    /// Rows of the table, parsed by [`parse_method`] (e.g. `conditional`, `v2-guide`).
     pub methods: Vec<String>,
     pub n: Vec<usize>,
     pub steps: Vec<usize>,
@@ -47,7 +47,7 @@ struct MethodSpec {
 }
 
 /// `conditional`, `unconditional`, or `v1`/`v2` with an optional steering suffix:
-/// `-layer`, `-layer-residual`, `-layer-guide`, or `-conditional` (`-teacher`).
+/// `-layer`, `-layer-residual`, `-guide` (`-layer-guide`), or `-conditional` (`-teacher`).
 fn parse_method(method: &str, default_steering: SteeringKind) -> anyhow::Result<MethodSpec> {
     let ddim = |model| MethodSpec { model, sampler: SamplerKind::Ddim, steering: default_steering };
     if let Some(model) = ModelKind::from_name(method) {
@@ -64,7 +64,7 @@ fn parse_method(method: &str, default_steering: SteeringKind) -> anyhow::Result<
         (Some(sampler), Some(steering)) => Ok(MethodSpec { model: ModelKind::Unconditional, sampler, steering }),
         _ => anyhow::bail!(
             "unknown method {method:?}: conditional, unconditional, or v1/v2 optionally followed by \
-             -layer, -layer-residual, -layer-guide or -conditional"
+             -layer, -layer-residual, -guide or -conditional"
         ),
     }
 }

@@ -6,7 +6,7 @@
 //! as `weight [C_out, C_in] × x [B, C_in, H·W]`, the same 1×1 convolution differentiates into
 //! well-shaped gemms, faster forward + backward on Flex. The same rewrite of a 3×3 convolution
 //! (im2col from nine shifted slices) is *slower* — its slices and stack cost more than the
-//! narrow gemm (the README has the figures) — so 3×3 convolutions keep `Conv2d::forward` in
+//! narrow gemm (docs/results.md has the figures) — so 3×3 convolutions keep `Conv2d::forward` in
 //! training. Inference on the CPU runs the 3×3 convolutions as nine shifted GEMMs instead of
 //! Flex's im2col ([`conv_taps`](super::conv_taps)); every path gives the same numbers up to
 //! rounding (tested).

@@ -14,15 +14,15 @@
 //!
 //! Two kernels compute the sum. Natively it is nine GEMMs (`[C_out × C_in] · [C_in × n]`, the
 //! same buffer read at nine offsets) in the `gemm` crate, whose AVX kernels are hard to beat; they
-//! also compute the outputs at padding positions, `(H + 1)(W + 1) / (H·W)` of the useful work
-//! (1.06× at 32×32, 1.27× at 8×8), which a last pass drops while adding the bias. In
-//! WebAssembly, `gemm`'s 12 × 4 SIMD tile keeps more vectors live than V8 has registers for; there
-//! [`direct`] runs all nine taps and every channel in one pass over a tile of 5 output channels ×
-//! 8 positions of one image row, whose 10 accumulators, 2 input vectors and a weight fit V8's
-//! registers (a tile of 6 × 8 no longer does, and is slower than `gemm`), and it computes real
-//! pixels only, straight into the output. Built with the `relaxed-simd` feature its multiply and
-//! add are one `f32x4.relaxed_madd`, which the engine fuses where the machine has FMA (the page
-//! loads that module only where relaxed SIMD validates); the sums then round once instead of twice.
+//! also compute the outputs at padding positions, `(H + 1)(W + 1) / (H·W)` of the useful work,
+//! which a last pass drops while adding the bias. In WebAssembly, `gemm`'s 12 × 4 SIMD tile keeps
+//! more vectors live than V8 has registers for; there [`direct`] runs all nine taps and every
+//! channel in one pass over a tile of 5 output channels × 8 positions of one image row, whose 10
+//! accumulators, 2 input vectors and a weight fit V8's registers (a tile of 6 × 8 does not), and it
+//! computes real pixels only, straight into the output. Built with the `relaxed-simd` feature its
+//! multiply and add are one `f32x4.relaxed_madd`, which the engine fuses where the machine has FMA
+//! (the page loads that module only where relaxed SIMD validates); the sums then round once
+//! instead of twice.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
@@ -248,24 +248,12 @@ fn direct_rows<const W: usize>(
 ) -> Vec<f32> {
     let w = if W > 0 { W } else { w };
     let offsets = tap_offsets(w);
-    // The last tile starts at most at the last pixel's position and reads `TILE_J` positions
-    // from there at every offset.
-    let last = position(b - 1, h - 1, h, w) + w - 1;
-    assert!(last + offsets[8] + TILE_J <= plane && padded.len() == c_in * plane);
-    assert!(offsets.windows(2).all(|p| p[0] <= p[1]) && weight.len() == c_out * c_in * 9);
-    let blocks = c_out.div_ceil(TILE_O);
-    // `[C_out, C_in, 3, 3]` → `[C_out / TILE_O, C_in, 3, 3, TILE_O]` (missing channels zero):
-    // a tile's weights in the order it reads them.
-    let mut packed = vec![0f32; blocks * c_in * 9 * TILE_O];
-    for (i, v) in weight.iter().enumerate() {
-        let (o, rest) = (i / (c_in * 9), i % (c_in * 9));
-        packed[((o / TILE_O) * c_in * 9 + rest) * TILE_O + o % TILE_O] = *v;
-    }
+    assert_tiles_fit(padded, plane, &offsets, weight, [b, c_in, h, w], c_out);
+    let packed = pack_weights(weight, c_in, c_out);
     let mut out = vec![0f32; b * c_out * h * w];
-    for ob in 0..blocks {
+    for ob in 0..c_out.div_ceil(TILE_O) {
         let wb = &packed[ob * c_in * 9 * TILE_O..][..c_in * 9 * TILE_O];
-        let start: [f4::F4; TILE_O] =
-            std::array::from_fn(|o| f4::splat(bias.and_then(|b| b.get(ob * TILE_O + o)).copied().unwrap_or(0.0)));
+        let start = bias_lanes(bias, ob);
         for i in 0..b {
             for y in 0..h {
                 for x in (0..w).step_by(TILE_J) {
@@ -274,8 +262,8 @@ fn direct_rows<const W: usize>(
                     for c in 0..c_in {
                         // SAFETY: the tile reads `padded[c·plane + j + offsets[t] + 0 … TILE_J)`,
                         // inside the plane because `j ≤ last` and `last + offsets[8] + TILE_J ≤
-                        // plane` (asserted above), and `wb[(c·9 + t)·TILE_O + o]`, inside the
-                        // block's weights.
+                        // plane` ([`assert_tiles_fit`]), and `wb[(c·9 + t)·TILE_O + o]`, inside
+                        // the block's weights.
                         unsafe {
                             let xp = padded.as_ptr().add(c * plane + j);
                             let wc = wb.as_ptr().add(c * 9 * TILE_O);
@@ -291,15 +279,8 @@ fn direct_rows<const W: usize>(
                             }
                         }
                     }
-                    let valid = TILE_J.min(w - x);
-                    for (o, acc_o) in acc.iter().enumerate().take(c_out - ob * TILE_O) {
-                        let dst = &mut out[((i * c_out + ob * TILE_O + o) * h + y) * w + x..][..valid];
-                        let mut lanes = [0f32; TILE_J];
-                        for (v, a) in acc_o.iter().enumerate() {
-                            f4::store(&mut lanes[4 * v..][..4], *a);
-                        }
-                        dst.copy_from_slice(&lanes[..valid]);
-                    }
+                    let at = ((i * c_out + ob * TILE_O) * h + y) * w + x;
+                    store_tile(&mut out, at, h * w, &acc[..TILE_O.min(c_out - ob * TILE_O)], TILE_J.min(w - x));
                 }
             }
         }
@@ -307,83 +288,55 @@ fn direct_rows<const W: usize>(
     out
 }
 
+/// The bounds [`direct_rows`]'s unchecked reads rely on: the last tile starts at most at the last
+/// pixel's position (`last`) and reads `TILE_J` positions from there at every offset.
+fn assert_tiles_fit(
+    padded: &[f32],
+    plane: usize,
+    offsets: &[usize; 9],
+    weight: &[f32],
+    [b, c_in, h, w]: [usize; 4],
+    c_out: usize,
+) {
+    let last = position(b - 1, h - 1, h, w) + w - 1;
+    assert!(last + offsets[8] + TILE_J <= plane && padded.len() == c_in * plane);
+    assert!(offsets.windows(2).all(|p| p[0] <= p[1]) && weight.len() == c_out * c_in * 9);
+}
+
+/// `[C_out, C_in, 3, 3]` → `[C_out / TILE_O, C_in, 3, 3, TILE_O]` (missing channels zero): a
+/// tile's weights in the order [`direct_rows`] reads them.
+fn pack_weights(weight: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; c_out.div_ceil(TILE_O) * c_in * 9 * TILE_O];
+    for (i, v) in weight.iter().enumerate() {
+        let (o, rest) = (i / (c_in * 9), i % (c_in * 9));
+        packed[((o / TILE_O) * c_in * 9 + rest) * TILE_O + o % TILE_O] = *v;
+    }
+    packed
+}
+
+/// A tile's accumulators at the start, for the output channels of block `ob`: each channel's bias
+/// (0 for the channels past `C_out` that fill the last block).
+fn bias_lanes(bias: Option<&[f32]>, ob: usize) -> [f4::F4; TILE_O] {
+    std::array::from_fn(|o| f4::splat(bias.and_then(|b| b.get(ob * TILE_O + o)).copied().unwrap_or(0.0)))
+}
+
+/// The first `valid` positions of each output channel of a tile, written to `out` from `at`,
+/// the channels `stride` apart.
+#[inline(always)]
+fn store_tile(out: &mut [f32], at: usize, stride: usize, acc: &[[f4::F4; TILE_J / 4]], valid: usize) {
+    for (o, acc_o) in acc.iter().enumerate() {
+        let mut lanes = [0f32; TILE_J];
+        for (v, a) in acc_o.iter().enumerate() {
+            f4::store(&mut lanes[4 * v..][..4], *a);
+        }
+        out[at + o * stride..][..valid].copy_from_slice(&lanes[..valid]);
+    }
+}
+
 /// Four lanes of f32: WebAssembly SIMD in wasm32, plain arrays (which the compiler vectorises)
 /// elsewhere, so that native tests run [`direct`] as the page does.
 #[allow(non_camel_case_types)]
-mod f4 {
-    #[cfg(target_arch = "wasm32")]
-    mod imp {
-        use core::arch::wasm32::*;
-        pub type F4 = v128;
-        /// # Safety
-        /// `p` points at four readable f32 (any alignment).
-        #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> F4 {
-            v128_load(p as *const v128)
-        }
-        /// # Safety
-        /// `p` points at a readable f32.
-        #[inline(always)]
-        pub unsafe fn load_splat(p: *const f32) -> F4 {
-            v128_load32_splat(p as *const u32)
-        }
-        #[inline(always)]
-        pub fn splat(x: f32) -> F4 {
-            f32x4_splat(x)
-        }
-        #[inline(always)]
-        pub fn store(d: &mut [f32], v: F4) {
-            let d: &mut [f32; 4] = d.try_into().unwrap();
-            // SAFETY: as `load`.
-            unsafe { v128_store(d.as_mut_ptr() as *mut v128, v) }
-        }
-        #[cfg(not(feature = "relaxed-simd"))]
-        #[inline(always)]
-        pub fn mul_add(a: F4, b: F4, c: F4) -> F4 {
-            f32x4_add(c, f32x4_mul(a, b))
-        }
-        /// `a·b + c` in one instruction: relaxed SIMD lets the engine fuse it (one rounding)
-        /// where the machine has FMA, and fewer instructions per tap are what the kernel is
-        /// bound by.
-        #[cfg(feature = "relaxed-simd")]
-        #[inline]
-        #[target_feature(enable = "relaxed-simd")]
-        pub fn mul_add(a: F4, b: F4, c: F4) -> F4 {
-            f32x4_relaxed_madd(a, b, c)
-        }
-    }
-
-    #[cfg(not(target_arch = "wasm32"))]
-    mod imp {
-        pub type F4 = [f32; 4];
-        /// # Safety
-        /// `p` points at four readable f32.
-        #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> F4 {
-            std::ptr::read_unaligned(p as *const F4)
-        }
-        /// # Safety
-        /// `p` points at a readable f32.
-        #[inline(always)]
-        pub unsafe fn load_splat(p: *const f32) -> F4 {
-            [*p; 4]
-        }
-        #[inline(always)]
-        pub fn splat(x: f32) -> F4 {
-            [x; 4]
-        }
-        #[inline(always)]
-        pub fn store(d: &mut [f32], v: F4) {
-            d.copy_from_slice(&v);
-        }
-        #[inline(always)]
-        pub fn mul_add(a: F4, b: F4, c: F4) -> F4 {
-            std::array::from_fn(|i| c[i] + a[i] * b[i])
-        }
-    }
-
-    pub use imp::*;
-}
+mod f4;
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ pub mod upsample;
 
 pub use class_layer::{ClassLayer, ClassLayerConfig};
 pub use guide::{GuideNet, GuideNetConfig};
-pub use unet::{UNet, UNetConfig, CLASS_FEATURES, FOURIER_STD, NUM_CLASSES, TIME_FEATURES};
+pub use unet::{UNet, UNetConfig, CLASS_FEATURES, FOURIER_STD, MAX_WIDTH, NUM_CLASSES, TIME_FEATURES};
 
 use burn::tensor::Tensor;
 

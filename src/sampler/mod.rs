@@ -5,26 +5,32 @@
 //! a progress bar and the page can `await` a readback between steps; [`sample`] runs it to the
 //! end with a k-diffusion style callback.
 
+mod choices;
 mod config;
 mod ddim;
 mod dpm;
+mod error;
+pub mod limits;
 mod link;
 mod nets;
 mod part;
 mod schema;
+mod steering;
 mod v1;
 mod v2;
 
-pub use config::{
-    default_fan_eta, faded_strength, parse_classes, ModelKind, SampleConfig, SampleError, Sampler, SamplerKind, Solver,
-    SteeringConfig, SteeringKind, CFG_FADE, CFG_STRENGTH, CLASS_NAMES, DEFAULT_FAN_ETA, DEFAULT_W, FADE_FLOOR,
-    GUIDE_FADE, GUIDE_FADED_STRENGTH, GUIDE_FULL_STRENGTH_STEPS, GUIDE_STRENGTH, MAX_FADE, MAX_N, MAX_STEPS,
-    MAX_STRENGTH,
-};
-pub use link::FlatConfig;
+pub use choices::{parse_classes, ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
+pub use config::{default_fan_eta, SampleConfig, Sampler, DEFAULT_FAN_ETA, DEFAULT_W};
+pub use error::SampleError;
+pub use limits::{MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH, MAX_W};
+pub use link::{FlatConfig, LINK_KEYS};
 pub use nets::{Denoiser, Prediction, Steer, Steering};
 pub use part::Part;
 pub use schema::{page_schema, PageSchema};
+pub use steering::{
+    faded_strength, SteeringConfig, CFG_FADE, CFG_STRENGTH, FADE_FLOOR, GUIDE_FADE, GUIDE_FADED_STRENGTH,
+    GUIDE_FULL_STRENGTH_STEPS, GUIDE_STRENGTH,
+};
 pub use v2::{fan_factors, v2_rows_per_step, v2_unet_rows};
 
 use burn::tensor::{Device, Tensor};

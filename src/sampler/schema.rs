@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use super::config::{
-    default_fan_eta, ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, CLASS_NAMES,
-    DEFAULT_W, MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH,
-};
+use super::choices::{ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
+use super::config::{default_fan_eta, SampleConfig, Sampler, DEFAULT_W};
+use super::limits::{self, Limit};
+use super::steering::SteeringConfig;
 
 /// One entry of the method menu: a U-Net and a sampler.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +29,8 @@ pub struct SteeringChoice {
     /// (Rust: `SteeringKind::default_faded_strength`); `None`: `strength` at every step count.
     pub full_strength_steps: Option<usize>,
     pub fade: f64,
+    /// What an empty strength means under the paper's step rule.
+    pub paper_strength: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -37,11 +39,18 @@ pub struct SolverChoice {
     pub label: &'static str,
 }
 
-/// Inclusive bounds of a numeric setting.
+/// Inclusive bounds of a numeric setting ([`limits`]); `max: None` where the bound depends on
+/// another setting.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Range {
     pub min: f64,
     pub max: Option<f64>,
+}
+
+impl From<Limit> for Range {
+    fn from(l: Limit) -> Self {
+        Range { min: l.min, max: Some(l.max) }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -54,6 +63,8 @@ pub struct Limits {
     pub fan_eta: Range,
     pub w: Range,
     pub seed: Range,
+    /// At most the run's step count.
+    pub steer_until: Range,
 }
 
 /// Everything the page's form offers.
@@ -79,7 +90,7 @@ pub const MAX_WORKERS: usize = 16;
 pub const DEFAULT_WORKERS_CAP: usize = 8;
 
 impl SampleConfig {
-    /// The settings a visitor starts from, chosen by the README's sweep: v2 with the guide,
+    /// The settings a visitor starts from, chosen on the quality–cost front (docs/results.md): v2 with the guide,
     /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
     pub fn page_default() -> Self {
         let kind = SteeringKind::default();
@@ -108,8 +119,9 @@ impl SteeringKind {
     }
 }
 
-/// The steering networks the page ships (the residual variant stays native-only).
-const PAGE_STEERING: [SteeringKind; 3] = [SteeringKind::Guide, SteeringKind::Paper, SteeringKind::Conditional];
+/// The steering networks in the page's menu, in its order: every one the CLI offers.
+const PAGE_STEERING: [SteeringKind; 4] =
+    [SteeringKind::Guide, SteeringKind::Paper, SteeringKind::Residual, SteeringKind::Conditional];
 
 pub fn page_schema() -> PageSchema {
     let method = |model: ModelKind, sampler: SamplerKind, label| MethodChoice {
@@ -118,7 +130,6 @@ pub fn page_schema() -> PageSchema {
         model,
         sampler,
     };
-    let range = |min, max| Range { min, max: Some(max) };
     PageSchema {
         classes: CLASS_NAMES,
         methods: vec![
@@ -135,6 +146,7 @@ pub fn page_schema() -> PageSchema {
                 strength: l.peak_faded_strength(),
                 full_strength_steps: l.full_strength_steps(),
                 fade: l.default_fade(),
+                paper_strength: l.default_strength(),
             })
             .collect(),
         solvers: vec![
@@ -142,14 +154,15 @@ pub fn page_schema() -> PageSchema {
             SolverChoice { name: Solver::DpmPp2m.name(), label: "DPM-Solver++(2M)" },
         ],
         limits: Limits {
-            n: range(1.0, MAX_N as f64),
-            steps: range(1.0, MAX_STEPS as f64),
-            eta: range(0.0, 1.0),
-            strength: range(0.0, MAX_STRENGTH),
-            fade: range(0.0, MAX_FADE),
-            fan_eta: range(0.0, 1.0),
-            w: Range { min: 0.0, max: None },
-            seed: Range { min: 0.0, max: None },
+            n: limits::N.into(),
+            steps: limits::STEPS.into(),
+            eta: limits::ETA.into(),
+            strength: limits::STRENGTH.into(),
+            fade: limits::FADE.into(),
+            fan_eta: limits::FAN_ETA.into(),
+            w: limits::W.into(),
+            seed: limits::SEED.into(),
+            steer_until: Range { max: None, ..limits::STEER_UNTIL.into() },
         },
         applies: applies(),
         defaults: SampleConfig::page_default(),
@@ -161,7 +174,7 @@ pub fn page_schema() -> PageSchema {
 /// Each sampler-specific setting with the samplers that read it.
 fn applies() -> Vec<(&'static str, Vec<SamplerKind>)> {
     let mut out: Vec<(&'static str, Vec<SamplerKind>)> = Vec::new();
-    for kind in SamplerKind::ALL {
+    for &kind in SamplerKind::ALL {
         for setting in kind.settings() {
             match out.iter_mut().find(|(s, _)| *s == setting) {
                 Some((_, kinds)) => kinds.push(kind),

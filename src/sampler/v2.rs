@@ -32,7 +32,8 @@ pub fn fan_factors(mut m: usize) -> Vec<usize> {
 /// U-Net rows v2 evaluates at each of `steps` steps for `n` images of `k` classes:
 /// `[1, k, k·n₁, …, N, N, …]`.
 pub fn v2_rows_per_step(k: usize, n: usize, steps: usize) -> Vec<usize> {
-    let factors = fan_factors(n / k);
+    // No class (k = 0, which validation refuses) plans no fan-out rather than dividing by zero.
+    let factors = fan_factors(n.checked_div(k).unwrap_or(0));
     let mut rows = Vec::with_capacity(steps);
     let mut batch = 1;
     for i in 0..steps {

@@ -11,7 +11,7 @@ use burn::tensor::Device;
 use super::trainer::{train_step, Frozen, Objective};
 use super::DEFAULTS;
 use crate::model::conv::set_matmul_1x1;
-use crate::model::UNetConfig;
+use crate::model::{UNet, UNetConfig};
 use crate::noise::Noise;
 use crate::weights::load_bytes;
 
@@ -55,29 +55,36 @@ impl TrainBench {
         let adev = dev.clone().autodiff();
         let config = UNetConfig::new().with_width(width).with_levels(self.levels).with_conditional(false);
         config.validate().map_err(|e| anyhow::anyhow!("--width/--levels: {e}"))?;
-        // Initialised on the CPU from a fixed seed, so every device starts from the same weights
-        // and the losses of two devices can be compared step by step.
-        let cpu = Device::flex();
-        cpu.seed(0);
-        let init = crate::weights::to_bytes(config.init(&cpu), false);
-        let arch = format!("{config:?}");
-        let mut model = load_bytes(config.init(&adev), &init, "init", &arch)?;
-        let mut ema_model = load_bytes(config.init(dev), &init, "init", &arch)?;
+        let (model, ema_model) = cpu_initialised(&config, dev, &adev)?;
         let params = ema_model.num_params();
-        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
-        let mut rng = Noise::new(0);
-        let mut times = [0.0f64; 2];
-        let variants: &[(usize, bool)] = match self.conv {
+        let times = self.time_steps(width, model, ema_model, &adev);
+        set_matmul_1x1(true);
+        self.print_row(width, params, times);
+        Ok(())
+    }
+
+    /// The convolution paths to time: the table column each fills, and whether its 1×1
+    /// convolutions run as matmuls.
+    fn variants(&self) -> &'static [(usize, bool)] {
+        match self.conv {
             ConvVariants::Both => &[(0, false), (1, true)],
             ConvVariants::Burn => &[(0, false)],
             ConvVariants::Matmul => &[(1, true)],
-        };
+        }
+    }
+
+    /// Seconds the timed steps took on each path (`[Burn conv, matmul]`; 0 for a path not timed),
+    /// after one untimed warm-up step per path.
+    fn time_steps(&self, width: usize, mut model: UNet, mut ema_model: UNet, adev: &Device) -> [f64; 2] {
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut rng = Noise::new(0);
+        let mut times = [0.0f64; 2];
         for step in 0..=self.steps {
-            for &(k, matmul) in variants {
+            for &(k, matmul) in self.variants() {
                 set_matmul_1x1(matmul);
                 let started = Instant::now();
-                let x0 = rng.normal_tensor([self.batch, 3, 32, 32], &adev);
-                let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([self.batch], &adev);
+                let x0 = rng.normal_tensor([self.batch, 3, 32, 32], adev);
+                let cls = burn::tensor::Tensor::<1, burn::tensor::Int>::zeros([self.batch], adev);
                 let t: Vec<f64> = (0..self.batch).map(|_| rng.uniform()).collect();
                 let loss;
                 (model, ema_model, loss) = train_step(
@@ -101,7 +108,11 @@ impl TrainBench {
                 }
             }
         }
-        set_matmul_1x1(true);
+        times
+    }
+
+    /// Print the row of `width` from the seconds each path took.
+    fn print_row(&self, width: usize, params: usize, times: [f64; 2]) {
         let ips = times.map(|t| (self.steps * self.batch) as f64 / t);
         let shown = |k: usize| if times[k] > 0.0 { format!("{:.1}", ips[k]) } else { "–".into() };
         let ratio = if self.conv == ConvVariants::Both { format!("{:.2}×", ips[1] / ips[0]) } else { "–".into() };
@@ -113,6 +124,18 @@ impl TrainBench {
             shown(0),
             shown(1),
         );
-        Ok(())
     }
+}
+
+/// The U-Net on the autodiff device `adev` and its EMA on `dev`, both initialised on the CPU
+/// from a fixed seed, so every device starts from the same weights and the losses of two
+/// devices can be compared step by step.
+fn cpu_initialised(config: &UNetConfig, dev: &Device, adev: &Device) -> anyhow::Result<(UNet, UNet)> {
+    let cpu = Device::flex();
+    cpu.seed(0);
+    let init = crate::weights::to_bytes(config.init(&cpu), false);
+    let arch = format!("{config:?}");
+    let model = load_bytes(config.init(adev), &init, "init", &arch)?;
+    let ema_model = load_bytes(config.init(dev), &init, "init", &arch)?;
+    Ok((model, ema_model))
 }

@@ -2,11 +2,16 @@
 //! loop state (step, RNG, early-stopping counters), written to a temporary file and renamed,
 //! so a kill at any moment leaves either the old or the new checkpoint, never half of one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use burn::optim::ModuleOptimizer;
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::weights::{write_atomic, WeightsError};
+use super::adapters::Trainable;
+use super::error::TrainError;
+use super::state::TrainState;
+use super::trainer::Run;
+use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
 
 const MAGIC: &[u8; 8] = b"VDIFFCK1";
 
@@ -42,4 +47,29 @@ pub fn load<S: DeserializeOwned>(path: &Path, n: usize) -> Result<(S, Vec<Vec<u8
     }
     let state = serde_json::from_slice(&parts[0]).map_err(|e| bad(&e.to_string()))?;
     Ok((state, parts.split_off(1)))
+}
+
+impl<M: Trainable> Run<'_, M> {
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.bin")
+    }
+
+    /// Write `dir/checkpoint.bin`: `state`, then the model, the EMA and the optimizer state.
+    pub(super) fn save_checkpoint(&self, state: &TrainState, optim: &ModuleOptimizer) -> Result<(), TrainError> {
+        let model = to_bytes(self.model.clone(), false);
+        let ema = to_bytes(self.ema.clone(), false);
+        let opt = optim.into_bytes().map_err(|e| TrainError::Optimizer { msg: e.to_string() })?;
+        Ok(save(&self.checkpoint_path(), state, &[&model, &ema, &opt])?)
+    }
+
+    /// Load `dir/checkpoint.bin` into this run's (freshly initialised) model and EMA.
+    pub fn resume(mut self) -> Result<(Self, TrainState, Vec<u8>), TrainError> {
+        let (state, mut blobs): (TrainState, _) = load(&self.checkpoint_path(), 3)?;
+        let opt = blobs.pop().unwrap();
+        let ema = blobs.pop().unwrap();
+        let model = blobs.pop().unwrap();
+        self.model = load_bytes(self.model, &model, "checkpoint model", "this run's network")?;
+        self.ema = load_bytes(self.ema, &ema, "checkpoint EMA", "this run's network")?;
+        Ok((self, state, opt))
+    }
 }

@@ -1,6 +1,5 @@
 //! Training one network end to end as `vdiff train` does: build or warm-start it, check the
-//! settings against a checkpoint it resumes, run the loop, export the best EMA weights; and the
-//! campaign that trains every network in turn within one wall-clock budget.
+//! settings against a checkpoint it resumes, run the loop, export the best EMA weights.
 
 use std::path::{Path, PathBuf};
 
@@ -178,6 +177,7 @@ fn warm_start<M: burn::module::Module>(
     Ok((load_bytes(model, &bytes, entry, arch)?, load_bytes(ema, &bytes, entry, arch)?))
 }
 
+/// Train `model` and its EMA as run `s` (start or resume, the loop) and export the best EMA.
 fn train_network<M: Trainable>(
     s: &RunSettings,
     info: RunInfo,
@@ -190,11 +190,7 @@ fn train_network<M: Trainable>(
     anyhow::ensure!(c.batch > 0 && c.eval_every > 0 && c.patience > 0, "batch, eval-every and patience must be > 0");
     let train = Cifar::load(&s.data, true)?;
     let val = Cifar::load(&s.data, false)?;
-    if let Some(unet) = frozen.unet {
-        // The number the network has to beat: the frozen U-Net's own loss on the same objective.
-        let own = validate(unet, frozen, &val, c.val_images, &c.objective, &device);
-        println!("frozen U-Net alone on this objective: validation loss {own:.5}");
-    }
+    report_frozen_loss(frozen, &val, c, &device);
     let params = ema.num_params();
     std::fs::create_dir_all(&s.run)?;
     std::fs::write(s.run.join("run.json"), serde_json::to_string_pretty(&info)?)?;
@@ -210,12 +206,7 @@ fn train_network<M: Trainable>(
         time_limit_s: s.time_limit_s,
         checkpoint_every_s: s.checkpoint_every_s,
     };
-    let (run, state, optim) = if s.resume {
-        let (run, state, optim) = run.resume().context("--resume")?;
-        (run, resumed(state, c)?, Some(optim))
-    } else {
-        (run, fresh_state(c.clone()), None)
-    };
+    let (run, state, optim) = start(run, s)?;
     println!(
         "training {} ({params} parameters) from step {} ({} train / {} val images)",
         info.entry,
@@ -232,6 +223,28 @@ fn train_network<M: Trainable>(
         export(&s.run, &s.out)?;
     }
     Ok(())
+}
+
+/// The number a steering network has to beat: the frozen U-Net's own loss on the same objective.
+fn report_frozen_loss(frozen: Frozen, val: &Cifar, c: &TrainConfig, device: &Device) {
+    if let Some(unet) = frozen.unet {
+        let own = validate(unet, frozen, val, c.val_images, &c.objective, device);
+        println!("frozen U-Net alone on this objective: validation loss {own:.5}");
+    }
+}
+
+/// Where the run starts: with `--resume`, its checkpoint (held to [`resumed`]'s rule) and
+/// optimizer state; otherwise a fresh state.
+fn start<'a, M: Trainable>(
+    run: Run<'a, M>,
+    s: &RunSettings,
+) -> anyhow::Result<(Run<'a, M>, TrainState, Option<Vec<u8>>)> {
+    if s.resume {
+        let (run, state, optim) = run.resume().context("--resume")?;
+        Ok((run, resumed(state, &s.config)?, Some(optim)))
+    } else {
+        Ok((run, fresh_state(s.config.clone()), None))
+    }
 }
 
 /// The resume rule: the step limit and the patience may change between sessions; every other

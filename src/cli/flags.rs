@@ -1,0 +1,57 @@
+//! Value parsers for numeric flags that have a range beyond their type's: clap refuses a value
+//! outside it with the flag's name and the range, before anything runs.
+
+/// A count of at least 1 (batch sizes, images, steps, repetitions).
+pub fn count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("must be a whole number of at least 1, got {s:?}")),
+    }
+}
+
+/// A finite number above 0 (learning rates, minutes).
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("must be a finite number above 0, got {s:?}")),
+    }
+}
+
+/// A finite number from 0 to 1 (eta, noise levels).
+pub fn unit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("must be a finite number from 0 to 1, got {s:?}")),
+    }
+}
+
+/// A finite number from 0 up to but not including 1 (dropout, an EMA's decay).
+pub fn below_one(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!("must be a finite number from 0 to below 1, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_and_not_a_number_are_refused() {
+        for bad in ["0", "-1", "", "x", "1.5", "NaN"] {
+            assert!(count(bad).is_err(), "{bad}");
+        }
+        for bad in ["0", "-1", "", "NaN", "inf", "-inf", "x"] {
+            assert!(positive(bad).is_err(), "{bad}");
+        }
+        for bad in ["-0.1", "1.1", "NaN", "inf", ""] {
+            assert!(unit(bad).is_err() && below_one(bad).is_err(), "{bad}");
+        }
+        assert!(below_one("1").is_err());
+        assert_eq!(
+            (count("3"), positive("2e-4"), unit("1"), below_one("0.999")),
+            (Ok(3), Ok(2e-4), Ok(1.0), Ok(0.999))
+        );
+    }
+}
