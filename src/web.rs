@@ -124,7 +124,7 @@ fn adapter_name(info: &wgpu::AdapterInfo) -> String {
 #[cfg(feature = "webgpu")]
 async fn first_op(device: &Device) -> Result<(), String> {
     let t = Tensor::<1>::from_floats([1.0, 2.0], device) * 2.0;
-    let v = t.into_data_async().await.map_err(|e| e.to_string())?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let v = t.into_data_async().await.map_err(|e| e.to_string())?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     match v.as_slice() {
         [a, b] if *a == 2.0 && *b == 4.0 => Ok(()),
         other => Err(format!("2·[1, 2] gave {other:?}")),

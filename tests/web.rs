@@ -101,7 +101,7 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
         bytes: UNET.len() as u64,
         arch: Arch::Unet { config },
     };
-    let manifest = Manifest { entries: [("unconditional".to_string(), entry)].into() }.to_json();
+    let manifest = Manifest { entries: [("unconditional".to_string(), entry)].into(), ..Default::default() }.to_json();
     let run = SampleConfig { sampler: Sampler::Ddim { model: ModelKind::Unconditional }, ..Default::default() };
     let run = serde_wasm_bindgen::to_value(&run).unwrap();
     let missing = |e: &vdiff::web::Engine| {
@@ -128,4 +128,53 @@ async fn an_engine_made_again_for_a_backend_reuses_its_networks() {
         1,
         "a WebGPU engine cannot use CPU tensors"
     );
+}
+
+/// The page's calls refuse what Rust refuses, naming the setting: a NaN from the form, and seeds
+/// of the whole u64 range cross the wasm boundary without loss.
+#[wasm_bindgen_test]
+fn the_pages_config_calls_check_every_setting_and_keep_every_seed() {
+    use vdiff::sampler::FlatConfig;
+    let v2 = "model=unconditional&sampler=v2&n=20&steps=5&steering=guide&fade=4";
+    let mut flat = FlatConfig::from(SampleConfig::from_fragment(v2).unwrap());
+    flat.w = f64::NAN;
+    let err = vdiff::web::check_config(serde_wasm_bindgen::to_value(&flat).unwrap()).unwrap_err();
+    assert!(String::from(js_sys::Error::from(wasm_bindgen::JsValue::from(err)).message()).starts_with("w must"));
+    let link = format!("{v2}&seed=18446744073709551615");
+    let cfg = vdiff::web::config_from_fragment(&link).unwrap();
+    vdiff::web::check_config(cfg.clone()).unwrap();
+    assert!(vdiff::web::config_to_fragment(cfg).unwrap().contains("seed=18446744073709551615"));
+    let err = vdiff::web::config_from_fragment(&format!("{v2}&stpes=50")).unwrap_err();
+    let text = js_sys::Error::from(wasm_bindgen::JsValue::from(err)).message();
+    assert!(String::from(text).contains("stpes"));
+}
+
+/// A manifest entry this code cannot build (an absurd embedding would need gigabytes) is refused
+/// by name when a run asks for it; the engine and every other entry still work.
+#[wasm_bindgen_test]
+fn an_absurd_manifest_entry_stops_only_what_needs_it() {
+    use vdiff::weights::{sha256_hex, Arch, Entry, Manifest};
+    let unet = UNetConfig::new().with_width(8).with_levels(2).with_conditional(false);
+    let entry = |file: &str, arch| Entry { file: file.into(), sha256: sha256_hex(UNET), bytes: 1, arch };
+    let mut json: serde_json::Value = serde_json::from_str(
+        &Manifest {
+            entries: [
+                ("unconditional".to_string(), entry("tiny.bpk", Arch::Unet { config: unet })),
+                ("guide".to_string(), entry("guide.bpk", Arch::Guide { config: vdiff::model::GuideNetConfig::new() })),
+            ]
+            .into(),
+            ..Default::default()
+        }
+        .to_json(),
+    )
+    .unwrap();
+    json["entries"]["guide"]["config"]["embed"] = 4_000_000_000u64.into();
+    let engine = vdiff::web::Engine::new("cpu", &json.to_string()).unwrap();
+    let v1 =
+        serde_wasm_bindgen::to_value(&SampleConfig::from_fragment("sampler=v1&n=10&steps=2&steering=guide").unwrap())
+            .unwrap();
+    let err = js_sys::Error::from(wasm_bindgen::JsValue::from(engine.missing(v1).unwrap_err())).message();
+    assert!(String::from(err).contains("guide"));
+    let ddim = SampleConfig { sampler: Sampler::Ddim { model: ModelKind::Unconditional }, ..Default::default() };
+    assert!(engine.missing(serde_wasm_bindgen::to_value(&ddim).unwrap()).is_ok());
 }

@@ -90,8 +90,10 @@ pub const MAX_WORKERS: usize = 16;
 pub const DEFAULT_WORKERS_CAP: usize = 8;
 
 impl SampleConfig {
-    /// The settings a visitor starts from, chosen on the quality–cost front (docs/results.md): v2 with the guide,
-    /// fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the fan-out.
+    /// The settings a visitor starts from, chosen on the quality–cost front (docs/front.md): v2
+    /// with the guide fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the
+    /// fan-out, at 10 steps — at 5 the fan-out leaves the guide too few steps to steer, and
+    /// half the images miss their class.
     pub fn page_default() -> Self {
         let kind = SteeringKind::default();
         let steering = SteeringConfig { kind, fade: Some(kind.default_fade()), ..Default::default() };
@@ -99,7 +101,7 @@ impl SampleConfig {
         SampleConfig {
             sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(default_fan_eta(eta)) },
             n: 20,
-            steps: 5,
+            steps: 10,
             eta,
             solver: Solver::DpmPp2m,
             ..Default::default()
