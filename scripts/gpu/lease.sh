@@ -2,7 +2,7 @@
 # Runs ON a lent GPU machine (CUDA + PyTorch, no network, no Rust toolchain), from the
 # repository root: trains the unconditional and the conditional U-Net side by side for MINUTES
 # each (and the evaluation classifier for CLASSIFIER_MINUTES, default 5, beside them), checkpoints into OUT/<kind>/ every minute, and (when a Burn binary travelled as
-# .gpu/vdiff.xz) measures Burn's wgpu training speed on the same GPU meanwhile. Each U-Net
+# .gpu/vdiff.xz, unless BURN_PROBE=0) measures Burn's wgpu training speed on the same GPU meanwhile. Each U-Net
 # continues from .gpu/runs/<kind>/ (the previous lease's checkpoint) if it travelled, else
 # warm-starts from .gpu/init/<kind>.safetensors (the committed weights), else starts fresh.
 #
@@ -20,7 +20,7 @@ python3 -c 'import torch, safetensors, PIL; print("torch", torch.__version__, "c
 mkdir -p "$out"
 log="$out/lease.log"
 
-if [ -f .gpu/vdiff.xz ]; then
+if [ -f .gpu/vdiff.xz ] && [ "${BURN_PROBE:-1}" != 0 ]; then  # BURN_PROBE=0: webgpu-lease.sh measured it
   python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
     .gpu/vdiff.xz /tmp/vdiff && chmod +x /tmp/vdiff
   # The Vulkan loader is missing there, and NVIDIA's Vulkan driver (libGLX_nvidia) needs

@@ -12,13 +12,16 @@
 #                 (fusion + autotune, SPIR-V). Three builds of Burn: the first time, an hour here.
 #   .gl/          Debian's Vulkan loader and GLVND (the GPU machine lacks the loader, and NVIDIA's
 #                 Vulkan driver, libGLX_nvidia, needs libGLdispatch from libglvnd0)
+#   with --webgpu (for webgpu-lease.sh; no data, no init): .gl, .gpu/vdiff.xz as --probe, and
+#                 scripts/gpu/dawn-setup.sh --node (.gpu/dawn: Dawn, onnxruntime-web, the ONNX
+#                 model, the page's wasm packages from /tmp/vdiff-*-node; .gpu/node: node, xz)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${VDIFF_DATA:-../shared/data/cifar10}
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >>.git/info/exclude
 grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo /.gl/ >>.git/info/exclude
 mkdir -p .gpu .gl
-[ "${1:-}" = "--burn" ] || [ -f .gpu/cifar/train.jpg ] || python3 scripts/gpu/pack.py "$data" .gpu/cifar 95
+[ "${1:-}" = "--burn" ] || [ "${1:-}" = "--webgpu" ] || [ -f .gpu/cifar/train.jpg ] || python3 scripts/gpu/pack.py "$data" .gpu/cifar 95
 if ! ls .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial
   o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
@@ -42,6 +45,12 @@ if [ "${1:-}" = "--burn" ]; then
   exit 0
 fi
 cargo build --release --features train
+if [ "${1:-}" = "--webgpu" ]; then
+  rm -f .gpu/vdiff.xz
+  strip -o .gpu/vdiff "$vdiff"
+  xz --x86 --lzma2=preset=9e -T2 -f .gpu/vdiff  # x86 filter: 5 % smaller than plain -9
+  exec bash scripts/gpu/dawn-setup.sh --node  # prints the sizes of every carry set
+fi
 rm -rf .gpu/init .gpu/vdiff.xz
 mkdir -p .gpu/init
 for kind in unconditional conditional; do
