@@ -13,7 +13,7 @@ for spec in "16 3" "24 3" "32 3" "32 4"; do
   read -r w l <<<"$spec"
   dir="$OUT/c$w-l$l"
   rm -rf "$dir" && mkdir -p "$dir"
-  RAYON_NUM_THREADS=1 "$VDIFF" train unet --unconditional --width "$w" --levels "$l" --batch 32 \
+  RAYON_NUM_THREADS=1 "$VDIFF" train unet --model unconditional --width "$w" --levels "$l" --batch 32 \
     --eval-every 100 --val-images 500 --patience 1000 --max-minutes "$MIN" \
     --run "$dir" --out "$dir/out" --device cpu --quiet >"$dir/stdout" 2>&1
 done

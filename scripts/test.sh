@@ -15,6 +15,9 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq mesa-vulkan-drivers libvulkan1
 fi
 
+# The wgpu tests' kernel choices (autotune) are kept apart from those a real GPU's runs store.
+export CUBECL_ENVIRONMENT="${CUBECL_ENVIRONMENT:-software-vulkan-tests}"
+
 step "the PyTorch twin's settings against the parity fixtures and the shipped U-Nets"
 python3 scripts/gpu/crate_config.py --check
 

@@ -9,10 +9,12 @@ use vdiff::burn::module::Module;
 use vdiff::burn::tensor::Device;
 use vdiff::model::UNetConfig;
 use vdiff::train::data::{Cifar, RECORD, TEST_FILE, TRAIN_FILES};
-use vdiff::train::trainer::{fresh_state, validate, EarlyStopping, Frozen, Objective, Run, Stop, TrainConfig};
+use vdiff::train::trainer::{
+    fresh_state, validation_loss, EarlyStopping, Frozen, Objective, Stop, TrainConfig, Training,
+};
 use vdiff::weights::to_bytes;
 
-/// Run the `vdiff` binary with `args` (split at spaces) and `(flag, path)` pairs; fails the test
+/// Training the `vdiff` binary with `args` (split at spaces) and `(flag, path)` pairs; fails the test
 /// with its stderr.
 fn vdiff(args: &str, paths: &[(&str, &Path)]) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vdiff"));
@@ -118,10 +120,15 @@ fn tiny() -> UNetConfig {
     UNetConfig::new().with_width(8).with_levels(2).with_conditional(true)
 }
 
-fn run<'a>(dir: &Path, train: &'a Cifar, device: &Device, model: &vdiff::model::UNet) -> Run<'a, vdiff::model::UNet> {
+fn run<'a>(
+    dir: &Path,
+    train: &'a Cifar,
+    device: &Device,
+    model: &vdiff::model::UNet,
+) -> Training<'a, vdiff::model::UNet> {
     let model = model.clone();
     let ema = model.valid();
-    Run {
+    Training {
         model,
         ema,
         frozen: Frozen::default(),
@@ -151,11 +158,11 @@ fn overfit() {
     let train = Cifar::parse(&records(16, 2), "t").unwrap();
     let device = Device::flex();
     let r = run(&d, &train, &device, &tiny().init(&device.clone().autodiff()));
-    let before = validate(&r.model.valid(), Frozen::default(), &train, 16, &Objective::default(), &device);
+    let before = validation_loss(&r.model.valid(), Frozen::default(), &train, 16, &Objective::default(), &device);
     let c = TrainConfig { ema_decay: 0.0, ..cfg(150, 150) };
     let (stop, state, ema) = r.train(fresh_state(c), None).unwrap();
     assert_eq!(stop, Stop::MaxSteps);
-    let after = validate(&ema, Frozen::default(), &train, 16, &Objective::default(), &device);
+    let after = validation_loss(&ema, Frozen::default(), &train, 16, &Objective::default(), &device);
     // Measured 1.96–2.1× (the initial weights come from the device's shared RNG, so they differ
     // with what other tests draw first); 1.5× leaves a 25 % margin, and a net that does not
     // learn does not drop at all.
@@ -224,7 +231,7 @@ fn trained_weights_load_into_sample() {
     let d = tmp("export");
     dataset(&d, 20);
     let (run_dir, out) = (d.join("run"), d.join("weights"));
-    let unet = "train unet --unconditional --width 8 --levels 2 --batch 4 --max-steps 3 --eval-every 3 \
+    let unet = "train unet --model unconditional --width 8 --levels 2 --batch 4 --max-steps 3 --eval-every 3 \
                 --val-images 8 --quiet --device flex";
     vdiff(unet, &[("--data", &d), ("--run", &run_dir), ("--out", &out)]);
     assert!(out.join("unet-unconditional.bpk").is_file());
@@ -245,7 +252,7 @@ fn a_guide_reading_unet_features_trains_from_a_plain_guide_and_samples() {
     let d = tmp("features");
     dataset(&d, 20);
     let out = d.join("weights");
-    let unet = "train unet --unconditional --width 8 --levels 3 --batch 4 --max-steps 1 --eval-every 1 \
+    let unet = "train unet --model unconditional --width 8 --levels 3 --batch 4 --max-steps 1 --eval-every 1 \
                 --val-images 8 --quiet --device flex";
     vdiff(unet, &[("--data", &d), ("--run", &d.join("run-unet")), ("--out", &out)]);
     let guide = "train add-net --steering guide --batch 4 --max-steps 2 --eval-every 2 --val-images 8 --quiet \
@@ -277,6 +284,11 @@ fn a_guide_reading_unet_features_trains_from_a_plain_guide_and_samples() {
     std::fs::remove_dir_all(d).ok();
 }
 
+/// The wgpu tests run one after the other: the first autotunes Burn's kernels for these shapes
+/// and stores the choices, which the second then reads instead of tuning the same kernels again
+/// beside it on the same cores.
+static WGPU_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The U-Net trains on wgpu (here the software Vulkan adapter, `mesa-vulkan-drivers`): every op
 /// has a gradient there (the bilinear upsample is built from differentiable ops), and a few
 /// Adam steps from the same weights on the same batches give Flex's losses.
@@ -288,6 +300,7 @@ fn wgpu_training_matches_flex() {
     use vdiff::train::trainer::train_step;
     use vdiff::weights::load_bytes;
 
+    let _one_at_a_time = WGPU_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     // Lazily initialised (other tests in this process may have started the wgpu runtime); with
     // no adapter at all the first op panics — the software one: apt-get install mesa-vulkan-drivers.
     let gpu = Device::wgpu(vdiff::burn::tensor::DeviceKind::DefaultDevice);
@@ -337,6 +350,7 @@ fn wgpu_training_matches_flex() {
 #[test]
 fn wgpu_fusion_and_autotune_train_like_flex() {
     const LOSS_TOLERANCE: f64 = 1e-3;
+    let _one_at_a_time = WGPU_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let losses = |device: &str, fusers_off: Option<&str>| -> Vec<f64> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vdiff"));
         cmd.args("train bench --width 8 --levels 3 --batch 4 --steps 19 --conv matmul --losses --device".split(' '));
@@ -401,7 +415,7 @@ fn campaign_dry_run_exports_what_sample_loads() {
         vdiff(&args, &[("--weights", &out), ("--out", &s)]);
         assert!(s.join("grid.png").is_file());
     }
-    // Run again: every phase continues from its checkpoint.
+    // Training again: every phase continues from its checkpoint.
     campaign();
     for (p, s) in phases.iter().zip(&first) {
         assert!(steps(p) > *s, "{p} did not continue from step {s}");

@@ -22,11 +22,14 @@ pub struct ImportArgs {
     /// Resolution levels of that network.
     #[arg(long, default_value_t = 4)]
     pub levels: usize,
-    /// The network has the class input (class_embed.weight).
-    #[arg(long)]
+    /// Which U-Net the file holds: conditional (it has class_embed.weight) or unconditional.
+    #[arg(long, value_enum, default_value = "unconditional")]
+    pub model: ModelKind,
+    /// `--model conditional`, as earlier versions spelled it.
+    #[arg(long, hide = true, conflicts_with = "model")]
     pub conditional: bool,
     /// The file is the evaluation classifier (`scripts/gpu/classifier.py`), not a U-Net; it
-    /// replaces entry "classifier" (--width/--levels do not apply).
+    /// replaces entry "classifier" (--width/--levels/--model do not apply).
     #[arg(long, conflicts_with = "conditional")]
     pub classifier: bool,
     /// Weights directory to add it to (entry "conditional", "unconditional" or "classifier").
@@ -49,9 +52,11 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
         println!("{}/{file}  sha256 {sha}", a.out.display());
         return Ok(());
     }
-    let config = UNetConfig::new().with_width(a.width).with_levels(a.levels).with_conditional(a.conditional);
+    let model = if a.conditional { ModelKind::Conditional } else { a.model };
+    let config =
+        UNetConfig::new().with_width(a.width).with_levels(a.levels).with_conditional(model == ModelKind::Conditional);
     let unet = import_torch_unet(&a.file, &config, &device)?;
-    let name = ModelKind::of(a.conditional).name();
+    let name = model.name();
     let file = format!("unet-{name}.bpk");
     let sha = manifest.save(&a.out, name, &file, Arch::Unet { config }, unet, !a.full_precision)?;
     manifest.write(&a.out)?;

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use vdiff::device::Backend;
 use vdiff::eval::classifier::ClassifierConfig;
 use vdiff::model::UNetConfig;
-use vdiff::sampler::SteeringKind;
+use vdiff::sampler::{ModelKind, SteeringKind};
 use vdiff::train::bench::{ConvVariants, TrainBench};
 use vdiff::train::campaign::Campaign;
 use vdiff::train::classify::{accuracy, ClassifierTraining};
@@ -204,11 +204,14 @@ pub struct RunArgs {
 pub struct UnetArgs {
     #[command(flatten)]
     pub common: RunArgs,
-    /// Train the class-conditional U-Net.
-    #[arg(long, conflicts_with = "unconditional", required_unless_present = "unconditional")]
+    /// Which U-Net: conditional (with the class input) or unconditional.
+    #[arg(long, value_enum, required_unless_present_any = ["conditional", "unconditional"])]
+    pub model: Option<ModelKind>,
+    /// `--model conditional`, as earlier versions spelled it.
+    #[arg(long, hide = true, conflicts_with_all = ["model", "unconditional"])]
     pub conditional: bool,
-    /// Train the unconditional U-Net.
-    #[arg(long)]
+    /// `--model unconditional`, as earlier versions spelled it.
+    #[arg(long, hide = true, conflicts_with = "model")]
     pub unconditional: bool,
     /// Base width c.
     #[arg(long, default_value_t = DEFAULTS.width)]
@@ -276,7 +279,7 @@ pub fn run(cmd: TrainCmd) -> anyhow::Result<()> {
             let config = UNetConfig::new()
                 .with_width(a.width)
                 .with_levels(a.levels)
-                .with_conditional(a.conditional)
+                .with_conditional(a.model.unwrap_or(ModelKind::of(a.conditional)) == ModelKind::Conditional)
                 .with_dropout(a.dropout);
             train_unet(&a.common.settings(), config, device(a.common.device)?)
         }

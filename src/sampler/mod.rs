@@ -103,6 +103,25 @@ pub struct Sampling<'a> {
     features: Vec<Tensor<4>>,
 }
 
+/// Whether `nets` can run `cfg`: a valid config, the U-Net it names, a steering network where
+/// it steers, and the U-Net features that network reads. Returns whether it reads any.
+fn check_nets(cfg: &SampleConfig, nets: Nets<'_>) -> Result<bool, SampleError> {
+    cfg.validate()?;
+    let (wanted, got) = (cfg.unet(), ModelKind::of(nets.unet.is_conditional()));
+    if wanted != got {
+        return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
+    }
+    if cfg.sampler.steering().is_some() && nets.steering.is_none() {
+        return Err(SampleError::NoSteering(cfg.sampler.name()));
+    }
+    let wanted = nets.steering.map(|s| s.feature_shapes()).unwrap_or_default();
+    let got = nets.unet.feature_shapes();
+    if !got.starts_with(&wanted) {
+        return Err(SampleError::FeatureMismatch { wanted, got });
+    }
+    Ok(!wanted.is_empty())
+}
+
 impl<'a> Sampling<'a> {
     pub fn new(cfg: &SampleConfig, nets: Nets<'a>, device: &Device) -> Result<Self, SampleError> {
         Self::start(cfg, nets, device, None, Part::WHOLE)
@@ -135,19 +154,7 @@ impl<'a> Sampling<'a> {
         x: Option<Tensor<4>>,
         part: Part,
     ) -> Result<Self, SampleError> {
-        cfg.validate()?;
-        let (wanted, got) = (cfg.unet(), ModelKind::of(nets.unet.is_conditional()));
-        if wanted != got {
-            return Err(SampleError::WrongUNet { wanted: wanted.name(), got: got.name() });
-        }
-        if cfg.sampler.steering().is_some() && nets.steering.is_none() {
-            return Err(SampleError::NoSteering(cfg.sampler.name()));
-        }
-        let wanted = nets.steering.map(|s| s.feature_shapes()).unwrap_or_default();
-        let got = nets.unet.feature_shapes();
-        if !got.starts_with(&wanted) {
-            return Err(SampleError::FeatureMismatch { wanted, got });
-        }
+        let reads_features = check_nets(cfg, nets)?;
         let mut noise = Noise::new(cfg.seed);
         let fan_out = v2::FanOut::of(cfg);
         let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
@@ -178,7 +185,7 @@ impl<'a> Sampling<'a> {
             rows: part_rows,
             history: None,
             unet_rows: 0,
-            reads_features: !wanted.is_empty(),
+            reads_features,
             features: Vec::new(),
         })
     }

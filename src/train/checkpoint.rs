@@ -10,7 +10,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::adapters::Trainable;
 use super::error::TrainError;
 use super::state::TrainState;
-use super::trainer::Run;
+use super::trainer::Training;
 use crate::weights::{load_bytes, to_bytes, write_atomic, WeightsError};
 
 const MAGIC: &[u8; 8] = b"VDIFFCK1";
@@ -49,7 +49,7 @@ pub fn load<S: DeserializeOwned>(path: &Path, n: usize) -> Result<(S, Vec<Vec<u8
     Ok((state, parts.split_off(1)))
 }
 
-impl<M: Trainable> Run<'_, M> {
+impl<M: Trainable> Training<'_, M> {
     fn checkpoint_path(&self) -> PathBuf {
         self.dir.join("checkpoint.bin")
     }

@@ -8,7 +8,9 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::data::Cifar;
-use super::trainer::{fresh_state, validate, Frozen, Objective, Run, Stop, TrainConfig, TrainState, Trainable};
+use super::trainer::{
+    fresh_state, validation_loss, Frozen, Objective, Stop, TrainConfig, TrainState, Trainable, Training,
+};
 use crate::model::{ClassLayerConfig, GuideNet, GuideNetConfig, UNet, UNetConfig};
 use crate::sampler::{ModelKind, SteeringKind};
 use crate::weights::{load_bytes, Arch, Manifest};
@@ -194,7 +196,7 @@ fn train_network<M: Trainable>(
     let params = ema.num_params();
     std::fs::create_dir_all(&s.run)?;
     std::fs::write(s.run.join("run.json"), serde_json::to_string_pretty(&info)?)?;
-    let run = Run {
+    let run = Training {
         model,
         ema,
         frozen,
@@ -228,7 +230,7 @@ fn train_network<M: Trainable>(
 /// The number a steering network has to beat: the frozen U-Net's own loss on the same objective.
 fn report_frozen_loss(frozen: Frozen, val: &Cifar, c: &TrainConfig, device: &Device) {
     if let Some(unet) = frozen.unet {
-        let own = validate(unet, frozen, val, c.val_images, &c.objective, device);
+        let own = validation_loss(unet, frozen, val, c.val_images, &c.objective, device);
         println!("frozen U-Net alone on this objective: validation loss {own:.5}");
     }
 }
@@ -236,9 +238,9 @@ fn report_frozen_loss(frozen: Frozen, val: &Cifar, c: &TrainConfig, device: &Dev
 /// Where the run starts: with `--resume`, its checkpoint (held to [`resumed`]'s rule) and
 /// optimizer state; otherwise a fresh state.
 fn start<'a, M: Trainable>(
-    run: Run<'a, M>,
+    run: Training<'a, M>,
     s: &RunSettings,
-) -> anyhow::Result<(Run<'a, M>, TrainState, Option<Vec<u8>>)> {
+) -> anyhow::Result<(Training<'a, M>, TrainState, Option<Vec<u8>>)> {
     if s.resume {
         let (run, state, optim) = run.resume().context("--resume")?;
         Ok((run, resumed(state, &s.config)?, Some(optim)))

@@ -95,7 +95,7 @@ pub fn loss<M: Trainable>(
 /// Validation loss of `model` on the first `n` images of `val`: a fixed noise seed and a fixed
 /// stratified `t` grid over the objective's range, so evaluations are comparable across the run
 /// and across runs.
-pub fn validate<M: Trainable>(
+pub fn validation_loss<M: Trainable>(
     model: &M,
     frozen: Frozen,
     val: &Cifar,

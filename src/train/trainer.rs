@@ -24,7 +24,7 @@ use crate::weights::{to_bytes, write_atomic};
 pub use super::adapters::{Frozen, Trainable};
 pub use super::error::TrainError;
 pub use super::log::LogRow;
-pub use super::objective::{loss, validate, Objective};
+pub use super::objective::{loss, validation_loss, Objective};
 pub use super::state::{fresh_state, TrainConfig, TrainState};
 pub use super::stopping::{EarlyStopping, Stop};
 
@@ -52,7 +52,7 @@ pub fn train_step<M: Trainable>(
 }
 
 /// One training run: the network and its EMA, what it trains on, and where its files go.
-pub struct Run<'a, M: Trainable> {
+pub struct Training<'a, M: Trainable> {
     pub model: M,
     pub ema: M,
     pub frozen: Frozen<'a>,
@@ -69,7 +69,7 @@ pub struct Run<'a, M: Trainable> {
     pub checkpoint_every_s: Option<f64>,
 }
 
-impl<M: Trainable> Run<'_, M> {
+impl<M: Trainable> Training<'_, M> {
     /// Train from `state` (a fresh one, or one loaded by [`resume`](Self::resume)) until
     /// `max_steps`, early stopping or the time limit.
     pub fn train(
@@ -152,7 +152,7 @@ impl<M: Trainable> Run<'_, M> {
         clock: &Clock,
     ) -> Result<bool, TrainError> {
         let cfg = &state.config;
-        let val = validate(&self.ema, self.frozen, self.val, cfg.val_images, &cfg.objective, &self.device);
+        let val = validation_loss(&self.ema, self.frozen, self.val, cfg.val_images, &cfg.objective, &self.device);
         if state.early.update(state.step, val) {
             write_atomic(&self.dir.join("best.bpk"), &to_bytes(self.ema.clone(), false))?;
         }
