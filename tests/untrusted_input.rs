@@ -58,8 +58,8 @@ proptest! {
     }
 
     #[test]
-    fn share_links_from_their_own_keys(k in prop::sample::select(vec!["n", "steps", "eta", "seed", "w", "classes",
-        "layer", "steering", "strength", "steer_until", "model", "sampler"]), v in "[-0-9a-z.,e]{0,30}") {
+    fn share_links_from_their_own_keys(k in prop::sample::select(vdiff::sampler::LINK_KEYS.to_vec()),
+        v in "[-0-9a-zA-Z.,e+]{0,30}") {
         if let Ok(c) = SampleConfig::from_fragment(&format!("{k}={v}")) {
             let _ = c.validate();
         }
