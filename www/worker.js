@@ -28,7 +28,7 @@ import { concatBytes, fetchWeights } from "./weights.js";
 import { deviceFailure, disagreeing, disagreement, greyLevels, probeWebGpu, refusedWithoutTimestampQuery,
          shortfall, TOLERANCE } from "./webgpu-trust.js";
 
-let wasm, cpuName, webgpuGlue, gpuWasm = null, manifest, engine = null, engineKey = "", cancelled = false;
+let wasm, cpuName, webgpuGlue, gpuWasm = null, manifestJson, engine = null, engineKey = "", cancelled = false;
 // The page's test hooks (tests/e2e/test_page.py): {webgpuDisagree, noTimestampQuery}.
 let hooks = {};
 // The most rows a WebGPU run holds at once on this adapter (Infinity: no limit known).
@@ -60,7 +60,8 @@ const handlers = {
   async init({ cpu, webgpuGlue: g, manifest: m, hooks: h }) {
     wasm = await loadModule(cpu.url);
     cpuName = cpu.name;
-    [webgpuGlue, manifest, hooks] = [g, m, h || {}];
+    // The manifest as the engines read it, written once.
+    [webgpuGlue, manifestJson, hooks] = [g, JSON.stringify(m), h || {}];
     return {};
   },
 
@@ -69,7 +70,7 @@ const handlers = {
     if (recheck) [gpuChecked, gpuDistrust] = [false, ""];
     const [choice, text, warning] = want === "cpu" ? ["cpu", `${cpuName}, as chosen`, ""] : await chooseGpu(id, want);
     if (!engine || engineKey !== choice) {
-      engine = new (choice === "webgpu" ? gpuWasm : wasm).Engine(choice, JSON.stringify(manifest));
+      engine = new (choice === "webgpu" ? gpuWasm : wasm).Engine(choice, manifestJson);
       engineKey = choice;
     }
     return { backend: choice, text, warning };
@@ -157,7 +158,7 @@ async function openWebGpu(id, probe) {
 // The most rows of a run WebGPU holds at once: Rust's bound from the buffer limits of the
 // device init_webgpu opened (Engine.max_rows; it throws where not even one row fits).
 function maxRowsFor() {
-  const probe = new gpuWasm.Engine("webgpu", JSON.stringify(manifest));
+  const probe = new gpuWasm.Engine("webgpu", manifestJson);
   let rows;
   try { rows = Number(probe.max_rows()); } finally { probe.free(); }
   if (!(rows >= 1)) throw new Error(`the engine says a run may hold ${rows} rows`);
@@ -168,7 +169,7 @@ function maxRowsFor() {
 // runs the run again there (on all its CPU workers).
 function fallBack(why) {
   gpuDistrust = why;
-  engine = new wasm.Engine("cpu", JSON.stringify(manifest));
+  engine = new wasm.Engine("cpu", manifestJson);
   engineKey = "cpu";
   return { fallback: why, backend: "cpu" };
 }
@@ -179,7 +180,7 @@ function fallBack(why) {
 async function checkOnCpu(id, config, run) {
   const say = (fraction, text) => post({ id, type: "progress", download: { name: "check", fraction, text } });
   say(0, "checking WebGPU's first run against the CPU module…");
-  checker ??= new wasm.Engine("cpu", JSON.stringify(manifest));
+  checker ??= new wasm.Engine("cpu", manifestJson);
   await loadMissing(id, checker, checker.missing(config), false);
   const ref = await runPart(checker, config, 0, config.n, (info) =>
     say((info.i + 1) / info.steps, `checking WebGPU's first run against the CPU module: step ${info.i + 1}/${info.steps}`));

@@ -11,25 +11,24 @@ pub fn count(s: &str) -> Result<usize, String> {
 
 /// A finite number above 0 (learning rates, minutes).
 pub fn positive(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("must be a finite number above 0, got {s:?}")),
-    }
+    number_where(s, |v| v > 0.0, "above 0")
 }
 
 /// A finite number from 0 to 1 (eta, noise levels).
 pub fn unit(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("must be a finite number from 0 to 1, got {s:?}")),
-    }
+    number_where(s, |v| (0.0..=1.0).contains(&v), "from 0 to 1")
 }
 
 /// A finite number from 0 up to but not including 1 (dropout, an EMA's decay).
 pub fn below_one(s: &str) -> Result<f64, String> {
+    number_where(s, |v| (0.0..1.0).contains(&v), "from 0 to below 1")
+}
+
+/// `s` as a finite number for which `ok` holds; else an error saying it must be `what`.
+fn number_where(s: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err(format!("must be a finite number from 0 to below 1, got {s:?}")),
+        Ok(v) if v.is_finite() && ok(v) => Ok(v),
+        _ => Err(format!("must be a finite number {what}, got {s:?}")),
     }
 }
 

@@ -53,19 +53,8 @@ impl From<Limit> for Range {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct Limits {
-    pub n: Range,
-    pub steps: Range,
-    pub eta: Range,
-    pub strength: Range,
-    pub fade: Range,
-    pub fan_eta: Range,
-    pub w: Range,
-    pub seed: Range,
-    /// At most the run's step count.
-    pub steer_until: Range,
-}
+/// Every numeric setting's range by its name (the share link's key), from [`limits::ALL`].
+pub type Limits = std::collections::BTreeMap<&'static str, Range>;
 
 /// Everything the page's form offers.
 #[derive(Clone, Debug, Serialize)]
@@ -155,17 +144,11 @@ pub fn page_schema() -> PageSchema {
             SolverChoice { name: Solver::Ddim.name(), label: "DDIM" },
             SolverChoice { name: Solver::DpmPp2m.name(), label: "DPM-Solver++(2M)" },
         ],
-        limits: Limits {
-            n: limits::N.into(),
-            steps: limits::STEPS.into(),
-            eta: limits::ETA.into(),
-            strength: limits::STRENGTH.into(),
-            fade: limits::FADE.into(),
-            fan_eta: limits::FAN_ETA.into(),
-            w: limits::W.into(),
-            seed: limits::SEED.into(),
-            steer_until: Range { max: None, ..limits::STEER_UNTIL.into() },
-        },
+        limits: limits::ALL
+            .iter()
+            // Its bound is the run's step count, which Rust checks with the rest.
+            .map(|&l| (l.name, if l == limits::STEER_UNTIL { Range { max: None, ..l.into() } } else { l.into() }))
+            .collect(),
         applies: applies(),
         defaults: SampleConfig::page_default(),
         max_workers: MAX_WORKERS,
@@ -212,7 +195,7 @@ mod tests {
         assert!(applies().contains(&("fade", vec![SamplerKind::V1, SamplerKind::V2])));
         for l in &s.steering {
             assert_eq!(SteeringKind::from_name(l.name).map(SteeringKind::name), Some(l.name));
-            assert!(l.strength <= s.limits.strength.max.unwrap() && l.fade <= s.limits.fade.max.unwrap());
+            assert!(l.strength <= s.limits["strength"].max.unwrap() && l.fade <= s.limits["fade"].max.unwrap());
         }
         for v in &s.solvers {
             assert!(Solver::from_name(v.name).is_some());
@@ -224,8 +207,8 @@ mod tests {
             steps,
             ..s.defaults.clone()
         };
-        assert!(at(s.limits.n.max.unwrap() as usize, 1).validate().is_ok());
-        assert!(at(s.limits.n.max.unwrap() as usize + 1, 1).validate().is_err());
-        assert!(at(1, s.limits.steps.max.unwrap() as usize + 1).validate().is_err());
+        assert!(at(s.limits["n"].max.unwrap() as usize, 1).validate().is_ok());
+        assert!(at(s.limits["n"].max.unwrap() as usize + 1, 1).validate().is_err());
+        assert!(at(1, s.limits["steps"].max.unwrap() as usize + 1).validate().is_err());
     }
 }
