@@ -53,7 +53,9 @@ class EngineWorker {
     });
   }
 
-  cancel() { this.worker.postMessage({ type: "cancel" }); }
+  // `at` (a clock the workers share) lets a worker tell a step it began after the cancel could
+  // reach it from one already under way.
+  cancel() { this.worker.postMessage({ type: "cancel", at: performance.timeOrigin + performance.now() }); }
 
   // The same CPU module the page loaded (HTTP-cached, compiled again there).
   init() {

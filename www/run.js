@@ -22,10 +22,11 @@ export async function runOnce(c) {
     placeImages(preview.rgb, rgb, info.ids);
     [done[k], unetRows[k]] = [info.i + 1, (batch ? batch.rows_before : 0) + info.unet_rows];
     const step = Math.min(...done), rows = unetRows.reduce((a, b) => a + b, 0);
+    // After Cancel the text says so until the run stops.
+    if (page.cancelRequested) return;
     showFanout(c, plan, step, rows);
     drawRows($("preview"), preview.rgb, info.total);
     $("progress").value = batch ? (batch.index * info.steps + step) / (batch.of * info.steps) : step / info.steps;
-    window.lastStepShown = step;
     $("progress-text").textContent = `${c.sampler} step ${step}/${info.steps} · t = ${info.t.toFixed(3)} · ${info.total} rows · ${rows} U-Net rows so far` +
       (parts > 1 ? ` · ${parts} workers` : "") + (batch ? ` · part ${batch.index + 1}/${batch.of}` : "");
   };
@@ -41,7 +42,10 @@ export async function runOnce(c) {
     await Promise.allSettled(calls);
     throw e;
   }
-  if (results.some((r) => r.cancelled)) return null;
+  if (results.some((r) => r.cancelled)) {
+    window.stepsAfterCancel = Math.max(0, ...results.map((r) => r.stepsAfterCancel || 0)); // for the tests
+    return null;
+  }
   // WebGPU lost the worker's trust (its first run disagreed with the CPU module, or its device
   // failed): the worker is on the CPU now, and so is the run, on every CPU worker.
   if (results[0].fallback) {

@@ -29,6 +29,8 @@ import { deviceFailure, disagreeing, disagreement, greyLevels, probeWebGpu, refu
          shortfall, TOLERANCE } from "./webgpu-trust.js";
 
 let wasm, cpuName, webgpuGlue, gpuWasm = null, manifestJson, engine = null, engineKey = "", cancelled = false;
+// When the page posted its cancel, and when each step of the run began (the same clock).
+let cancelPostedAt = Infinity, stepStarts = [];
 // The page's test hooks (tests/e2e/test_page.py): {webgpuDisagree, noTimestampQuery}.
 let hooks = {};
 // The most rows a WebGPU run holds at once on this adapter (Infinity: no limit known).
@@ -42,8 +44,20 @@ let gpuChecked = false, gpuDistrust = "";
 let checker = null;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
-// A macrotask boundary: lets a "cancel" message in between two steps.
-const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
+const clock = () => performance.timeOrigin + performance.now();
+// A task boundary between two steps, queued behind any message the page has posted already: a
+// port message shares the page's messages' task source (and so their order), which a timer does
+// not, so a step could begin after a cancel that had arrived.
+const boundary = new MessageChannel(), pastBoundary = [];
+boundary.port1.onmessage = () => pastBoundary.shift()();
+const yieldToEvents = () => new Promise((resolve) => {
+  pastBoundary.push(resolve);
+  boundary.port2.postMessage(null);
+});
+// The steps that began after the cancel had time to arrive: none, when Cancel stops the run
+// within the step under way.
+const TRANSIT_MS = 100;
+const stepsAfterCancel = () => stepStarts.filter((t) => t > cancelPostedAt + TRANSIT_MS).length;
 
 const handlers = {
   // The steering-success meter: the crate's CIFAR-10 classifier judges a run's images. Its
@@ -84,7 +98,7 @@ const handlers = {
   // Part `part` of `parts` (the page's CPU workers; 0 of 1: the whole run). The first WebGPU run
   // is checked against the CPU module before the page sees it.
   async run({ id, config, part, parts }) {
-    cancelled = false;
+    [cancelled, cancelPostedAt, stepStarts] = [false, Infinity, []];
     const [eng, key] = [engine, engineKey];
     await loadMissing(id, eng, eng.missing(config));
     const t0 = performance.now();
@@ -94,7 +108,7 @@ const handlers = {
       if (e instanceof WebAssembly.RuntimeError) gpuTrap = `the WebGPU module trapped: ${e.message}`;
       return fallBack(`WebGPU failed (${gpuTrap || e.message || e}); running on the CPU instead`);
     }
-    if (!result) return { cancelled: true };
+    if (!result) return { cancelled: true, stepsAfterCancel: stepsAfterCancel() };
     result = { ...result, seconds: (performance.now() - t0) / 1000, backend: key };
     if (key !== "webgpu" || gpuChecked) return result;
     const why = await checkOnCpu(id, config, hooks.webgpuDisagree ? disagreeing(result) : result);
@@ -217,6 +231,7 @@ async function runPart(eng, config, part, parts, onStep) {
     for (;;) {
       await yieldToEvents();
       if (cancelled) return null;
+      stepStarts.push(clock());
       const preview = await run.step();
       if (!preview) break;
       onStep(run.info(), preview);
@@ -269,7 +284,7 @@ function fatalError(message) {
 }
 
 self.onmessage = async ({ data: m }) => {
-  if (m.type === "cancel") { cancelled = true; return; }
+  if (m.type === "cancel") { [cancelled, cancelPostedAt] = [true, m.at ?? clock()]; return; }
   try {
     if (trapped) throw trapped;
     const result = await handlers[m.type](m);
