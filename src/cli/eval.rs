@@ -10,10 +10,10 @@ use vdiff::options::SteeringOptions;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Networks: conditional, unconditional (ddim), v1, v2 (steered by --layer); a suffix picks
-    /// the steering: v1-layer, v1-layer-residual, v1-guide, v1-conditional (the
-    /// conditional U-Net steers: classifier-free guidance, the ceiling of any layer imitating
-    /// it; `-teacher` is its old name), the same for v2.
+    /// Networks: conditional, unconditional (ddim), v1, v2 (steered by --steering); a suffix
+    /// picks the steering: v1-guide, v1-layer, v1-layer-residual, v1-conditional (the
+    /// conditional U-Net steers: classifier-free guidance, the ceiling of any steering network
+    /// imitating it; `-teacher` is its old name), the same for v2.
     #[arg(long, value_delimiter = ',', default_value = "conditional,unconditional,v1,v2")]
     pub methods: Vec<String>,
     /// Image counts N.

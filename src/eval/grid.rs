@@ -214,7 +214,7 @@ impl Report {
         let mut md = format!(
             "IS, class accuracy and Fréchet distance use the crate's CIFAR-10 classifier \
              (`weights/classifier.bpk`); {v3_note}. Mean ± std over {} seeds; eta = {}; solver {}; \
-             v1/v2 steered by {} ({}). Diversity: the mean feature distance between two images of \
+             v1/v2 without a suffix steered by {} ({}). Diversity: the mean feature distance between two images of \
              one requested class.\n\n",
             a.seeds,
             a.eta,

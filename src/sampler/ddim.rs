@@ -1,4 +1,4 @@
-//! The DDIM update shared by every sampler (method §5).
+//! The DDIM update of method §5, one of the two solvers a sampler steps with.
 //!
 //! Code names ↔ symbols (method §1, §5; Song et al. 2021, "Denoising Diffusion Implicit
 //! Models", with their ᾱ written alpha² here): `alpha`, `sigma` = α_t, σ_t of the schedule;
@@ -7,6 +7,7 @@
 
 use burn::tensor::Tensor;
 
+use super::solver::SolverOutput;
 use crate::schedule::{alpha_sigma, log_snr};
 
 /// One step from `t_i` to `t_{i+1}`, its schedule values computed once.
@@ -34,11 +35,11 @@ impl DdimStep {
     }
 
     /// The next state and x̂₀; at the last step the "next state" is x̂₀ itself.
-    pub(super) fn apply(&self, x: Tensor<4>, v: Tensor<4>, draw: impl FnOnce() -> Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    pub(super) fn apply(&self, x: Tensor<4>, v: Tensor<4>, draw: impl FnOnce() -> Tensor<4>) -> SolverOutput {
         // 1. x̂₀ = alpha·x − sigma·v̂ (method §2).
         let pred = x.clone() * self.alpha - v.clone() * self.sigma;
         let Some((alpha_next, sigma_next)) = self.next else {
-            return (pred.clone(), pred);
+            return SolverOutput { next: pred.clone(), pred };
         };
         // 2. ε̂ = sigma·x + alpha·v̂.
         let eps = x * self.sigma + v * self.alpha;
@@ -49,6 +50,6 @@ impl DdimStep {
         if self.eta > 0.0 {
             next = next + draw() * ddim_sigma;
         }
-        (next, pred)
+        SolverOutput { next, pred }
     }
 }

@@ -13,6 +13,7 @@
 
 use burn::tensor::Tensor;
 
+use super::solver::SolverOutput;
 use crate::schedule::{alpha_sigma, log_snr};
 
 /// One step from `t_i` to `t_{i+1}`, its schedule values computed once.
@@ -50,11 +51,11 @@ impl DpmStep {
         v: Tensor<4>,
         prev: Option<Tensor<4>>,
         draw: impl FnOnce() -> Tensor<4>,
-    ) -> (Tensor<4>, Tensor<4>) {
+    ) -> SolverOutput {
         // 1. x̂₀ = α·x − σ·v̂ (method §2).
         let pred = x.clone() * self.alpha - v * self.sigma;
         let Some((alpha_next, sigma_next, h)) = self.next else {
-            return (pred.clone(), pred);
+            return SolverOutput { next: pred.clone(), pred };
         };
         // 2. D_i = x̂₀ + (x̂₀ − x̂₀_prev)/(2r): the multistep extrapolation (Algorithm 2, line 5).
         let d = match (prev, self.h_prev) {
@@ -74,6 +75,6 @@ impl DpmStep {
             let fresh = sigma_next * (-(-2.0 * eh).exp_m1()).sqrt();
             next = next + draw() * fresh;
         }
-        (next, pred)
+        SolverOutput { next, pred }
     }
 }

@@ -15,6 +15,7 @@ mod link;
 mod nets;
 mod part;
 mod schema;
+mod solver;
 mod steering;
 mod v1;
 mod v2;
@@ -37,10 +38,9 @@ use burn::tensor::{Device, Tensor};
 
 use crate::noise::Noise;
 use crate::schedule;
-use ddim::DdimStep;
-use dpm::DpmStep;
 use nets::index_tensor;
 use part::Rows;
+use v2::{FanOut, Growth};
 
 /// The networks a run uses.
 #[derive(Clone, Copy)]
@@ -90,8 +90,6 @@ pub struct Sampling<'a> {
     pred: Option<Tensor<4>>,
     /// Class of each current row (v2 grows it with the rows).
     classes: Vec<usize>,
-    /// v2's state (`None` for ddim and v1, whose rows are the images throughout).
-    fan_out: Option<v2::FanOut>,
     /// Which of the whole run's rows the current rows are.
     rows: Rows,
     /// The previous step's x̂₀ of every current row (the multistep solver's history).
@@ -156,8 +154,8 @@ impl<'a> Sampling<'a> {
     ) -> Result<Self, SampleError> {
         let reads_features = check_nets(cfg, nets)?;
         let mut noise = Noise::new(cfg.seed);
-        let fan_out = v2::FanOut::of(cfg);
-        let rows = if fan_out.is_some() { v2::FanOut::START_ROWS } else { cfg.n };
+        let fans_out = FanOut::of(cfg).is_some();
+        let rows = if fans_out { FanOut::START_ROWS } else { cfg.n };
         let part_rows = Rows::new(part, rows);
         let x = match x {
             Some(x) if x.dims() == [rows, 3, 32, 32] => x,
@@ -165,7 +163,7 @@ impl<'a> Sampling<'a> {
             None => noise.normal_rows(&part_rows.ids, rows, device),
         };
         // v2's rows get their classes at its first fan-out.
-        let classes = if fan_out.is_some() {
+        let classes = if fans_out {
             Vec::new()
         } else {
             let all = cfg.image_classes();
@@ -181,7 +179,6 @@ impl<'a> Sampling<'a> {
             x,
             pred: None,
             classes,
-            fan_out,
             rows: part_rows,
             history: None,
             unet_rows: 0,
@@ -202,25 +199,18 @@ impl<'a> Sampling<'a> {
         let i = self.i;
         let log_snr = schedule::log_snr(self.times[i]);
         let x = self.x.clone();
-        let fan_out = self.fan_out.take();
-        let (x, v) = match (&fan_out, self.cfg.sampler) {
-            (Some(f), _) => f.velocity(self, x, log_snr),
+        let state = match (FanOut::of(&self.cfg), self.cfg.sampler) {
+            (Some(fan_out), _) => fan_out.velocity(self, x, log_snr),
             (None, Sampler::V1 { .. }) => (x.clone(), v1::velocity(self, x, log_snr)),
             (None, _) => (x.clone(), self.unet(x, log_snr)),
         };
-        self.fan_out = fan_out;
-        let eta = self.cfg.eta_at(i);
-        let (next, pred) = match self.cfg.solver {
-            Solver::Ddim => DdimStep::new(&self.times, i, eta).apply(x, v, || self.fresh_noise()),
-            Solver::DpmPp2m => {
-                let step = DpmStep::new(&self.times, i, eta);
-                let out = step.apply(x, v, self.history.take(), || self.fresh_noise());
-                self.history = Some(out.1.clone());
-                out
-            }
-        };
-        self.x = next;
-        self.pred = Some(pred);
+        let (solver, eta) = (self.cfg.solver, self.cfg.eta_at(i));
+        // The solver draws where `fresh_noise` would (its fields, so that `times` stays borrowed).
+        let (noise, rows, device) = (&mut self.noise, &self.rows, &self.device);
+        let draw = || noise.normal_rows(&rows.ids, rows.total, device);
+        let out = solver::solve(solver, &self.times, i, eta, state, &mut self.history, draw);
+        self.x = out.next;
+        self.pred = Some(out.pred);
         self.i += 1;
         Some(StepInfo {
             i,
@@ -240,7 +230,7 @@ impl<'a> Sampling<'a> {
     pub fn finish(mut self) -> Samples {
         while self.step().is_some() {}
         let pred = self.pred.take().expect("at least one step ran");
-        let (images, positions) = if self.fan_out.is_some() {
+        let (images, positions) = if FanOut::of(&self.cfg).is_some() {
             let at = v2::output_positions(&self.rows.ids, self.cfg.classes.len(), self.cfg.n);
             let mut order: Vec<usize> = (0..at.len()).collect();
             order.sort_by_key(|&j| at[j]);
@@ -270,8 +260,28 @@ impl<'a> Sampling<'a> {
         self.noise.normal_rows(&self.rows.ids, self.rows.total, &self.device)
     }
 
-    /// After v2 grew the rows: keep this part's share of them (state, velocity, class and the
-    /// solver's history), once the run has enough rows to share out.
+    /// v2 grew every row into copies (`x` and `v` already grown, tiled: the copies of row `j`
+    /// of `b` are rows `j`, `j + b`, …): the rows' classes, ids and solver history grow the same
+    /// way, and this part keeps its share.
+    fn grow(&mut self, growth: Growth, x: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        let copies = match growth {
+            Growth::IntoClasses(classes) => {
+                let k = classes.len();
+                self.classes = classes;
+                k
+            }
+            Growth::Copies(copies) => {
+                self.classes = self.classes.repeat(copies);
+                copies
+            }
+        };
+        self.history = self.history.take().map(|h| h.repeat_dim(0, copies));
+        self.rows.tile(copies);
+        self.keep_part(x, v)
+    }
+
+    /// Keep this part's share of the rows (state, velocity, class and the solver's history),
+    /// once the run has enough rows to share out.
     fn keep_part(&mut self, x: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let Some(keep) = self.rows.choose() else { return (x, v) };
         self.classes = keep.iter().map(|&r| self.classes[r]).collect();
@@ -284,13 +294,17 @@ impl<'a> Sampling<'a> {
         self.nets.steering.expect("checked in Sampling::new")
     }
 
+    /// What the steering network reads: the state, the U-Net's velocity and its inner features.
+    fn prediction(&self, x: Tensor<4>, v: Tensor<4>) -> Prediction {
+        Prediction { x, v, features: self.features.clone() }
+    }
+
     /// `v` steered toward each current row's class at this step, if this step steers.
     fn steer(&mut self, x: Tensor<4>, v: Tensor<4>, log_snr: f64) -> Tensor<4> {
         if !self.cfg.steers(self.i) {
             return v;
         }
-        let p = Prediction { x, v: v.clone(), features: self.features.clone() };
-        let steered = self.steering().steer(p, log_snr, &self.classes);
+        let steered = self.steering().steer(self.prediction(x, v.clone()), log_snr, &self.classes);
         self.count_steered(steered.dims()[0]);
         self.scale(v, steered)
     }

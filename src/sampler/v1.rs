@@ -1,4 +1,4 @@
-//! `sample_new_v1`: the unconditional U-Net, steered toward each row's class by the layer while
+//! `sample_new_v1`: the unconditional U-Net, steered toward each row's class by the steering network while
 //! [`SampleConfig::steers`](super::SampleConfig::steers) (the paper: `i ≤ steps/2`).
 
 use burn::tensor::Tensor;

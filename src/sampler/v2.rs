@@ -7,7 +7,7 @@
 
 use burn::tensor::Tensor;
 
-use super::nets::{repeat_rows, Prediction};
+use super::nets::repeat_rows;
 use super::{SampleConfig, Sampler, Sampling};
 
 /// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
@@ -48,14 +48,22 @@ pub fn v2_unet_rows(k: usize, n: usize, steps: usize) -> usize {
     v2_rows_per_step(k, n, steps).iter().sum()
 }
 
-/// v2's own state: its fan-out plan. It starts from one row, grows the rows at its fan-out
-/// steps (with their classes, row ids and solver history) and at the end regroups the tiled rows
-/// into class blocks.
+/// v2's fan-out plan: it starts from one row and grows the rows at its fan-out steps, telling
+/// the stepper how ([`Growth`]); the stepper's rows follow, and at the end it regroups the tiled
+/// rows into class blocks ([`output_positions`]).
 pub(super) struct FanOut {
     /// Step `i` (1 ≤ i ≤ len) multiplies the rows by `factors[i − 1]`.
     factors: Vec<usize>,
     /// Scale of the noise that parts a row's copies.
     w: f64,
+}
+
+/// How a fan-out step grows the rows.
+pub(super) enum Growth {
+    /// The one starting row becomes one row per class, in this order.
+    IntoClasses(Vec<usize>),
+    /// Every row becomes this many rows of its class.
+    Copies(usize),
 }
 
 impl FanOut {
@@ -80,16 +88,13 @@ impl FanOut {
             let k = classes.len();
             let plain = repeat_rows(v.clone(), k);
             let v = if run.cfg.steers(0) {
-                let p = Prediction { x: x.clone(), v, features: run.features.clone() };
-                let steered = run.steering().fan_out(p, log_snr, &classes);
+                let steered = run.steering().fan_out(run.prediction(x.clone(), v), log_snr, &classes);
                 run.count_steered(steered.dims()[0]);
                 run.scale(plain, steered)
             } else {
                 plain
             };
-            run.classes = classes;
-            run.rows.tile(k);
-            return run.keep_part(repeat_rows(x, k), v);
+            return run.grow(Growth::IntoClasses(classes), repeat_rows(x, k), v);
         }
         if let Some(&copies) = self.factors.get(i - 1) {
             // Steps 1 … len(n): each row becomes `copies` rows, all but the first perturbed by
@@ -99,11 +104,8 @@ impl FanOut {
                 let z = run.fresh_noise();
                 vs.push(run.steer(x.clone(), v.clone() + z * self.w, log_snr));
             }
-            // Tiled, so row j and row j + b share a class; the solver's history follows its rows.
-            run.classes = run.classes.repeat(copies);
-            run.history = run.history.take().map(|h| h.repeat_dim(0, copies));
-            run.rows.tile(copies);
-            return run.keep_part(x.repeat_dim(0, copies), Tensor::cat(vs, 0));
+            // Tiled, so row j and row j + b share a class.
+            return run.grow(Growth::Copies(copies), x.repeat_dim(0, copies), Tensor::cat(vs, 0));
         }
         // The remaining steps: every row steered like v1's.
         let v = run.steer(x.clone(), v, log_snr);
