@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The page's wasm modules (Trunk's post_build hook; Trunk itself only stages the files), built
-# one after the other (two of them share a profile, and so the file cargo writes):
+# The page's wasm modules, added to the page that scripts/stage-page.py stages, built one after
+# the other (two of them share a profile, and so the file cargo writes):
 # - `vdiff-cpu` (feature `flex`): Burn's Flex backend; the page's own thread and CPU runs use it.
 # - `vdiff-cpu-fma` (`relaxed-simd`): the same with fused multiply-adds in the convolution
 #   kernel, which the page loads instead where the engine validates relaxed SIMD
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
-stage="${TRUNK_STAGING_DIR:?run through trunk (scripts/build-page.sh)}"
+stage="${PAGE_STAGING_DIR:?run through scripts/stage-page.py (scripts/build-page.sh)}"
 
 module() {
   local module=$1 profile=$2 features=$3

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vdiff-target}"
 scripts/setup-web.sh
-exec trunk serve --release --offline=true
+exec python3 scripts/stage-page.py --serve

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tools for the page and its tests, installed once (nothing is downloaded from outside the
 # package registries): Chromium + chromedriver (apt), the wasm32 target, wasm-bindgen-cli at
-# exactly the version in Cargo.lock, trunk 0.21.14, selenium (PyPI).
+# exactly the version in Cargo.lock, selenium (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -12,8 +12,5 @@ rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 wbg=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
   cargo install wasm-bindgen-cli --version "=$wbg"
-fi
-if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "0.21.14" ]; then
-  cargo install trunk --version =0.21.14 --locked
 fi
 python3 -c 'import selenium' 2>/dev/null || pip install -q selenium

@@ -93,8 +93,8 @@ const WARM_UP_ROWS_WEBGPU: [usize; 2] = [1, 10];
 
 /// Manifest entries a config needs, in load order.
 fn needed(cfg: &SampleConfig) -> Vec<&'static str> {
-    let (unet, layer) = cfg.entries();
-    std::iter::once(unet).chain(layer).collect()
+    let (unet, steering) = cfg.entries();
+    std::iter::once(unet).chain(steering).collect()
 }
 
 /// A config from JavaScript (the form's object), validated; the error names the setting.
