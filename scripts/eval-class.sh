@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/eval-lanes.sh "${1:-eval/class}"
-ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m "$@"; }
+# These runs predate --copies: v2 steered the paper's copies.
+ev() { local out=$1; shift; resumable "$out" --n 500 --seeds 3 --eta 0 --solver dpmpp-2m --copies paper "$@"; }
 # guide-v1 / guide-v2: the shipped guide (weights/README.md run 5, SHA-256 2a58a02a…) at its
 # defaults. Earlier guides' runs are kept under other names (a rerun writes the shipped guide's
 # figures): guide-without-features (SHA-256 a07c289f…), guide-50min-v1 / -v2 (cc98ea87…),

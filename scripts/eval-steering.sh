@@ -17,7 +17,8 @@ mkdir -p "$OUT"
 lane() { local name=$1; shift; ( "$@" ) > "$OUT/lane-$name.log" 2>&1; }
 # The paper's step rule and DDIM with eta = 1, as when these tables were made (the CLI's
 # defaults are now the fade, DPM-Solver++(2M) and eta = 0); a later --eta wins.
-ev() { "$B" eval --device cpu --paper-rule --solver ddim --eta 1 "$@"; }
+# These runs predate --copies: v2 steered the paper's copies.
+ev() { "$B" eval --device cpu --paper-rule --solver ddim --eta 1 --copies paper "$@"; }
 strength=(); [ -n "$S" ] && strength=(--strength "$S")
 
 if [ "${SWEEP:-0}" = 1 ]; then

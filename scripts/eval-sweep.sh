@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${STEPS:-20}"
 source scripts/eval-lanes.sh "${1:-eval/sweep}"
-ev() { local out=$1; shift; resumable "$out" --n 200 --steps "$STEPS" --seeds 1 "$@"; }
+# These runs predate --copies: v2 steered the paper's copies.
+ev() { local out=$1; shift; resumable "$out" --n 200 --steps "$STEPS" --seeds 1 --copies paper "$@"; }
 
 lane_a() {
   # The baselines: conditional ddim with each solver and eta; then classifier-free guidance
@@ -51,11 +52,11 @@ lane_d() {
     ev "guide-t02-s${sp%/*}-p${sp#*/}" --methods v1,v2 --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
   done
   for sp in 16/3 20/4 20/5 24/5; do
-    resumable "guide-t02-2seeds-s${sp%/*}-p${sp#*/}" --n 200 --steps "$STEPS" --seeds 2 --methods v1,v2 --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
+    resumable "guide-t02-2seeds-s${sp%/*}-p${sp#*/}" --n 200 --steps "$STEPS" --seeds 2 --methods v1,v2 --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}" --copies paper
   done
   for m_sp in v1/8/4 v1/12/4 v2/6/4 v2/8/4 v2/10/4 v2/12/4 v2/16/6 v2/16/8; do
     local m=${m_sp%%/*} sp=${m_sp#*/}
-    resumable "five-steps-$m-s${sp%/*}-p${sp#*/}" --n 500 --steps 5 --seeds 3 --methods "$m" --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}"
+    resumable "five-steps-$m-s${sp%/*}-p${sp#*/}" --n 500 --steps 5 --seeds 3 --methods "$m" --eta 0 --solver dpmpp-2m --strength "${sp%/*}" --fade "${sp#*/}" --copies paper
   done
 }
 
@@ -63,7 +64,7 @@ lane_e() {
   # v2's fan-out eta with the shipped guide (run 5, SHA-256 2a58a02a…) at its defaults, four
   # seeds, beside conditional sampling on the same seeds: the Fréchet bound of the choice.
   for fe in 1 0.5 0.25; do
-    resumable "fan-eta-$fe" --n 200 --steps "$STEPS" --seeds 4 --methods v2 --eta 0 --solver dpmpp-2m --fan-eta "$fe"
+    resumable "fan-eta-$fe" --n 200 --steps "$STEPS" --seeds 4 --methods v2 --eta 0 --solver dpmpp-2m --fan-eta "$fe" --copies paper
   done
   resumable conditional-4seeds --n 200 --steps "$STEPS" --seeds 4 --methods conditional --eta 0 --solver dpmpp-2m
 }

@@ -4,7 +4,8 @@
 use clap::Args;
 
 use crate::sampler::{
-    default_fan_eta, ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind, DEFAULT_W,
+    default_fan_eta, CopySteering, ModelKind, SampleConfig, Sampler, SamplerKind, Solver, SteeringConfig, SteeringKind,
+    DEFAULT_W,
 };
 
 /// How v1/v2 steer and how every sampler steps.
@@ -42,6 +43,10 @@ pub struct SteeringOptions {
     /// v2's perturbation scale w of a row's copies.
     #[arg(long, default_value_t = DEFAULT_W)]
     pub w: f64,
+    /// v2: which of a row's copies its fan-out steps steer: all, or the paper's (all but the
+    /// first, which keeps the U-Net's velocity; links without this setting mean it).
+    #[arg(long, value_enum, default_value_t = CopySteering::All)]
+    pub copies: CopySteering,
 }
 
 impl SteeringOptions {
@@ -64,8 +69,7 @@ impl SteeringOptions {
                 sampler,
                 model,
                 self.steering(),
-                self.w,
-                Some(self.fan_eta.unwrap_or(default_fan_eta(cfg.eta))),
+                (self.w, Some(self.fan_eta.unwrap_or(default_fan_eta(cfg.eta))), self.copies),
             ),
             solver: self.solver,
             ..cfg

@@ -82,7 +82,7 @@ fn eval_grid_writes_every_requested_row() {
         assert!(diversity.is_finite() && diversity >= 0.0, "{line}");
     }
     // Each row ran its own steering network, at its own default strength, under the CLI's
-    // default schedule (the fade).
+    // default schedule (the fade), v2 steering every copy.
     let steering = |method: &str| -> Vec<String> {
         let rows = csv.lines().filter(|l| l.starts_with(&format!("{method},")));
         rows.map(|l| l.split(',').nth(col("steering")).unwrap().to_string()).collect()
@@ -91,13 +91,16 @@ fn eval_grid_writes_every_requested_row() {
     let (guide, fade, fan) = (SteeringKind::Guide.default_faded_strength(2), GUIDE_FADE, DEFAULT_FAN_ETA);
     assert_eq!(
         steering("v2"),
-        [format!("guide x{guide} fade {fade} fan-eta {fan}"), format!("guide x{guide} fade {fade} fan-eta {fan}")]
+        [
+            format!("guide x{guide} fade {fade} fan-eta {fan} copies all"),
+            format!("guide x{guide} fade {fade} fan-eta {fan} copies all")
+        ]
     );
     assert_eq!(
         steering("v2-layer-residual"),
         [
-            format!("layer-residual x1 fade {fade} fan-eta {fan}"),
-            format!("layer-residual x1 fade {fade} fan-eta {fan}")
+            format!("layer-residual x1 fade {fade} fan-eta {fan} copies all"),
+            format!("layer-residual x1 fade {fade} fan-eta {fan} copies all")
         ]
     );
 

@@ -6,8 +6,8 @@ mod common;
 use common::{checksum, to_vec, DummyLayer, DummyUNet, FeatureUNet, GaussianData, InputLayer};
 use vdiff::burn::tensor::Device;
 use vdiff::sampler::{
-    fan_factors, sample, v2_rows_per_step, v2_unet_rows, ModelKind, Nets, Part, SampleConfig, SampleError, Sampler,
-    SamplerKind, Sampling, Solver, SteeringConfig, SteeringKind, DEFAULT_W,
+    fan_factors, sample, v2_rows_per_step, v2_unet_rows, CopySteering, ModelKind, Nets, Part, SampleConfig,
+    SampleError, Sampler, SamplerKind, Sampling, Solver, SteeringConfig, SteeringKind, DEFAULT_W,
 };
 
 const COND: DummyUNet = DummyUNet { conditional: true };
@@ -15,7 +15,7 @@ const UNCOND: DummyUNet = DummyUNet { conditional: false };
 
 /// The dummy layer stands for the paper's (default strength 1), which the goldens were made with.
 fn cfg(sampler: SamplerKind, model: ModelKind, n: usize, steps: usize) -> SampleConfig {
-    let sampler = Sampler::of(sampler, model, SteeringKind::Paper.into(), DEFAULT_W, None);
+    let sampler = Sampler::of(sampler, model, SteeringKind::Paper.into(), (DEFAULT_W, None, CopySteering::Paper));
     SampleConfig { sampler, n, steps, eta: 1.0, seed: 7, ..Default::default() }
 }
 
@@ -255,7 +255,7 @@ fn subset_of_classes_splits_n_evenly() {
 fn share_link_round_trips_the_config() {
     let steering = SteeringConfig { kind: SteeringKind::Paper, steer_until: Some(2), strength: Some(1.5), fade: None };
     let c = SampleConfig {
-        sampler: Sampler::V2 { steering, w: 0.02, fan_eta: Some(0.75) },
+        sampler: Sampler::V2 { steering, w: 0.02, fan_eta: Some(0.75), copies: CopySteering::All },
         n: 30,
         classes: vec![1, 4, 9],
         steps: 6,
@@ -374,11 +374,12 @@ fn old_links_keep_their_meaning() {
     let old =
         "model=unconditional&sampler=v2&n=20&classes=0,1,2,3,4,5,6,7,8,9&steps=5&eta=0&seed=3&w=0.01&layer=layer-guide";
     let c = SampleConfig::from_fragment(old).unwrap();
-    let Sampler::V2 { steering, w, fan_eta } = c.sampler else { panic!("{c:?}") };
+    let Sampler::V2 { steering, w, fan_eta, copies } = c.sampler else { panic!("{c:?}") };
     assert_eq!(
         (steering.fade, c.solver, fan_eta, steering.steer_until, steering.strength),
         (None, Solver::Ddim, None, None, None)
     );
+    assert_eq!(copies, CopySteering::Paper, "an old link's v2 steers the paper's copies");
     assert_eq!((steering.kind, w), (SteeringKind::Guide, 0.01));
     assert_eq!(steering.strength(c.steps), vdiff::sampler::GUIDE_STRENGTH);
     assert_eq!((0..5).map(|i| c.eta_at(i)).collect::<Vec<_>>(), [0.0; 5]);
@@ -390,6 +391,7 @@ fn old_links_keep_their_meaning() {
     assert!(SampleConfig::from_fragment("solver=rk4").is_err());
     assert!(SampleConfig::from_fragment("fade=x").is_err());
     assert!(SampleConfig::from_fragment("fan_eta=").is_err());
+    assert!(SampleConfig::from_fragment("copies=some").is_err());
 }
 
 /// The fade schedule: the peak strength while the image is noise, falling monotonically toward
@@ -471,6 +473,35 @@ fn conditional_steering_counts_its_unet_rows() {
     // v2, N = 100, 5 steps, steps 0–2 steered: 1 + 10 | 10 + 10·4 | 50 + 50·1 | 100 | 100.
     let v2 = steer(&cfg(SamplerKind::V2, ModelKind::Unconditional, 100, 5), |s| s.kind = SteeringKind::Conditional);
     assert_eq!(v2.unet_rows_per_step(), vec![11, 50, 100, 100, 100]);
+    // Steering every copy steers the first too: 1 + 10 | 10 + 10·5 | 50 + 50·2 | 100 | 100.
+    let all = with_copies(&v2, CopySteering::All);
+    assert_eq!(all.unet_rows_per_step(), vec![11, 60, 150, 100, 100]);
+    assert_eq!(counted_rows_per_step(&all), all.unet_rows_per_step());
+}
+
+/// `c` (v2) steering `copies`.
+fn with_copies(c: &SampleConfig, copies: CopySteering) -> SampleConfig {
+    let mut c = c.clone();
+    let Sampler::V2 { copies: ours, .. } = &mut c.sampler else { panic!("v2 only") };
+    *ours = copies;
+    c
+}
+
+/// Under the paper's copies a row's first copy at a fan-out step takes the U-Net's own
+/// velocity; steering every copy steers it too, and changes only what comes after the first
+/// fan-out step. The share link says which, and a link without the key means the paper's.
+#[test]
+fn v2_steers_every_copy_or_the_papers() {
+    let paper = SampleConfig { eta: 0.0, ..cfg(SamplerKind::V2, ModelKind::Unconditional, 40, 4) };
+    let all = with_copies(&paper, CopySteering::All);
+    let (a, b) = (run(&paper), run(&all));
+    assert_ne!(a.0, b.0, "steering the first copies changed nothing");
+    // Before its first factor step (step 1) v2 is the same run: the plans agree up to there.
+    let one_step = |c: &SampleConfig| SampleConfig { steps: 2, n: 10, ..c.clone() };
+    assert_eq!(run(&one_step(&paper)).0, run(&one_step(&all)).0, "N = 10 = k has no factor step");
+    assert!(all.to_fragment().contains("copies=all") && !paper.to_fragment().contains("copies"));
+    assert_eq!(SampleConfig::from_fragment(&all.to_fragment()).unwrap(), all);
+    assert_eq!(SampleConfig::from_fragment(&paper.to_fragment()).unwrap(), paper);
 }
 
 /// DPM-Solver++(2M) without history is DDIM: at two steps (one update, then x̂₀) both solvers

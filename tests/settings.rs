@@ -130,7 +130,7 @@ fn the_pages_config_object_refuses_every_bad_value_naming_the_setting() {
         }
         // An empty optional field is the network's or the run's default.
         if s.optional {
-            SampleConfig::from_flat(&page_object(s.base, s.key, serde_json::Value::Null)).unwrap();
+            SampleConfig::from_flat(page_object(s.base, s.key, serde_json::Value::Null)).unwrap();
         }
     }
 }

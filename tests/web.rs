@@ -61,7 +61,12 @@ async fn unet_forward_on_wasm_flex_matches_native_flex() {
 async fn v2(device: &Device, seed: u64) -> Vec<f32> {
     let (unet, layer) = nets(device);
     let cfg = SampleConfig {
-        sampler: Sampler::V2 { steering: SteeringConfig::default(), w: DEFAULT_W, fan_eta: None },
+        sampler: Sampler::V2 {
+            steering: SteeringConfig::default(),
+            w: DEFAULT_W,
+            fan_eta: None,
+            copies: CopySteering::Paper,
+        },
         n: 10,
         steps: 2,
         seed,

@@ -36,7 +36,8 @@ export function readForm() {
            eta: field("eta", d.eta), seed: field("seed", String(d.seed)), w: field("w", d.w), steering: network,
            strength: optional("strength"), steer_until: paper ? optional("steer-until") : null,
            fade: !applies("fade", sampler) || paper ? null : optional("fade") ?? steering(network).fade,
-           solver: $("solver").value, fan_eta: applies("fan_eta", sampler) ? optional("fan-eta") : null };
+           solver: $("solver").value, fan_eta: applies("fan_eta", sampler) ? optional("fan-eta") : null,
+           copies: $("copies").value };
 }
 
 // CPU workers by default: one per core, up to Rust's cap.
@@ -49,6 +50,7 @@ export function buildForm() {
   options("method", schema.methods.map((m) => [m.value, m.label]));
   options("steering", schema.steering.map((l) => [l.name, l.label]));
   options("solver", schema.solvers.map((s) => [s.name, s.label]));
+  options("copies", schema.copies.map((c) => [c.name, c.label]));
   $("classes").innerHTML = schema.classes.map((n, i) => `<label><input type="checkbox" value="${i}" checked>${n}</label>`).join("");
   // The limits are hints (the spinners'); Rust checks. The seed has none: a u64's bounds are
   // beyond a number input's exact range.
@@ -88,6 +90,7 @@ export function writeForm(c) {
     put("method", `${entries(c)[0]}/${c.sampler}`, "method");
     put("steering", c.steering, "steering");
     put("solver", c.solver, "solver");
+    put("copies", c.copies, "choice of steered copies");
     document.querySelectorAll("#classes input").forEach((i) => (i.checked = c.classes.includes(Number(i.value))));
     for (const id of ["n", "steps", "eta", "w"]) put(id, c[id], NAMES[id]);
     $("seed").value = String(c.seed);

@@ -15,7 +15,9 @@ use crate::eval::inception::{load_inception, InceptionV3};
 use crate::eval::metrics::{frechet_distance, inception_score, mean_pairwise_distance, softmax_rows};
 use crate::networks::{self, NetSource};
 use crate::options::SteeringOptions;
-use crate::sampler::{sample, ModelKind, Nets, SampleConfig, Sampler, SamplerKind, SteeringKind, CLASS_NAMES};
+use crate::sampler::{
+    sample, CopySteering, ModelKind, Nets, SampleConfig, Sampler, SamplerKind, SteeringKind, CLASS_NAMES,
+};
 use crate::train::data::Cifar;
 use crate::weights::{write_atomic, Manifest};
 
@@ -251,8 +253,12 @@ impl Report {
             },
             None => String::new(),
         };
-        if let Sampler::V2 { fan_eta: Some(e), .. } = cfg.sampler {
-            steering += &format!(" fan-eta {e}");
+        if let Sampler::V2 { fan_eta, copies, .. } = cfg.sampler {
+            steering.extend(fan_eta.map(|e| format!(" fan-eta {e}")));
+            // Runs before the setting steered the paper's copies, and their labels say nothing.
+            if copies != CopySteering::Paper {
+                steering += &format!(" copies {}", copies.name());
+            }
         }
         self.csv += &format!(
             "{method},{},{},{},{:.4},{acc},{:.4},{:.4},{:.3},{},{},{steering},{},{}",

@@ -66,6 +66,19 @@ impl SteeringKind {
 }
 
 choice! {
+    /// Which of a row's copies v2 steers at its factor fan-out steps.
+    #[derive(Default)]
+    pub enum CopySteering {
+        /// All but the first, which keeps the U-Net's velocity (method §5, as the paper has it).
+        #[default]
+        Paper = "paper",
+        /// Every copy: the first too, so that no image takes an unsteered step. With
+        /// classifier-free guidance that costs one more U-Net row per row at those steps.
+        All = "all",
+    }
+}
+
+choice! {
     /// The numerical method that turns a velocity into the next state.
     #[derive(Default)]
     pub enum Solver {

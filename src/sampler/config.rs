@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{ModelKind, SamplerKind, Solver, CLASS_NAMES};
+use super::choices::{CopySteering, ModelKind, SamplerKind, Solver, CLASS_NAMES};
 use super::error::SampleError;
 use super::limits;
 use super::steering::SteeringConfig;
@@ -20,8 +20,8 @@ pub enum Sampler {
     /// The unconditional U-Net, steered toward each image's class.
     V1 { steering: SteeringConfig },
     /// v1's steering after a fan-out: `w` scales the noise that parts a row's copies, `fan_eta`
-    /// (`None`: the run's eta) is the eta of the fan-out steps.
-    V2 { steering: SteeringConfig, w: f64, fan_eta: Option<f64> },
+    /// (`None`: the run's eta) is the eta of the fan-out steps, `copies` which copies are steered.
+    V2 { steering: SteeringConfig, w: f64, fan_eta: Option<f64>, copies: CopySteering },
 }
 
 impl Sampler {
@@ -67,13 +67,18 @@ impl Sampler {
         }
     }
 
-    /// The sampler `kind` with `model` for ddim, `steering` for v1/v2 and v2's `w` and
-    /// `fan_eta`; each takes what it reads.
-    pub fn of(kind: SamplerKind, model: ModelKind, steering: SteeringConfig, w: f64, fan_eta: Option<f64>) -> Self {
+    /// The sampler `kind` with `model` for ddim, `steering` for v1/v2 and v2's `w`, `fan_eta`
+    /// and `copies`; each takes what it reads.
+    pub fn of(
+        kind: SamplerKind,
+        model: ModelKind,
+        steering: SteeringConfig,
+        (w, fan_eta, copies): (f64, Option<f64>, CopySteering),
+    ) -> Self {
         match kind {
             SamplerKind::Ddim => Sampler::Ddim { model },
             SamplerKind::V1 => Sampler::V1 { steering },
-            SamplerKind::V2 => Sampler::V2 { steering, w, fan_eta },
+            SamplerKind::V2 => Sampler::V2 { steering, w, fan_eta, copies },
         }
     }
 }
@@ -232,7 +237,10 @@ impl SampleConfig {
     /// U-Net rows this config evaluates at each step (v2 starts with 1, then fans out), with
     /// the conditional U-Net's rows when it steers (classifier-free guidance).
     pub fn unet_rows_per_step(&self) -> Vec<usize> {
-        let v2 = matches!(self.sampler, Sampler::V2 { .. });
+        let (v2, all_copies) = match self.sampler {
+            Sampler::V2 { copies, .. } => (true, copies == CopySteering::All),
+            _ => (false, false),
+        };
         let rows = if v2 { v2_rows_per_step(self.classes.len(), self.n, self.steps) } else { vec![self.n; self.steps] };
         if !self.sampler.steers_with_unet() {
             return rows;
@@ -241,9 +249,9 @@ impl SampleConfig {
         let factors = fan_factors(self.images_per_class());
         let steered = |i: usize, b: usize| match i {
             // v2: step 0 fans one row out into k classes; a factor step steers all copies but
-            // the first.
+            // the first, or all of them.
             0 if v2 => k,
-            i if v2 && i <= factors.len() => b * (factors[i - 1] - 1),
+            i if v2 && i <= factors.len() => b * (factors[i - 1] - usize::from(!all_copies)),
             _ => b,
         };
         rows.iter().enumerate().map(|(i, &b)| b + if self.steers(i) { steered(i, b) } else { 0 }).collect()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{parse_classes, ModelKind, SamplerKind, Solver, SteeringKind};
+use super::choices::{parse_classes, CopySteering, ModelKind, SamplerKind, Solver, SteeringKind};
 use super::config::{SampleConfig, Sampler, DEFAULT_W};
 use super::error::SampleError;
 use super::limits::{self, Limit};
@@ -45,6 +45,9 @@ pub struct FlatConfig {
     /// v2's eta of the fan-out steps.
     #[serde(default)]
     pub fan_eta: Option<f64>,
+    /// Which of a row's copies v2 steers (absent: the paper's, as every config before it).
+    #[serde(default)]
+    pub copies: CopySteering,
 }
 
 fn conditional() -> ModelKind {
@@ -60,7 +63,7 @@ impl From<FlatConfig> for SampleConfig {
         let steering =
             SteeringConfig { kind: f.steering, strength: f.strength, steer_until: f.steer_until, fade: f.fade };
         SampleConfig {
-            sampler: Sampler::of(f.sampler, f.model, steering, f.w, f.fan_eta),
+            sampler: Sampler::of(f.sampler, f.model, steering, (f.w, f.fan_eta, f.copies)),
             n: f.n,
             classes: f.classes,
             steps: f.steps,
@@ -74,9 +77,9 @@ impl From<FlatConfig> for SampleConfig {
 impl From<SampleConfig> for FlatConfig {
     fn from(c: SampleConfig) -> Self {
         let steering = c.sampler.steering().copied().unwrap_or_default();
-        let (w, fan_eta) = match c.sampler {
-            Sampler::V2 { w, fan_eta, .. } => (w, fan_eta),
-            _ => (DEFAULT_W, None),
+        let (w, fan_eta, copies) = match c.sampler {
+            Sampler::V2 { w, fan_eta, copies, .. } => (w, fan_eta, copies),
+            _ => (DEFAULT_W, None, CopySteering::default()),
         };
         FlatConfig {
             model: c.unet(),
@@ -93,6 +96,7 @@ impl From<SampleConfig> for FlatConfig {
             fade: steering.fade,
             solver: c.solver,
             fan_eta,
+            copies,
         }
     }
 }
@@ -107,7 +111,7 @@ impl SamplerKind {
         match self {
             SamplerKind::Ddim => vec!["model"],
             SamplerKind::V1 => STEERING_SETTINGS.to_vec(),
-            SamplerKind::V2 => [&STEERING_SETTINGS[..], &["w", "fan_eta"]].concat(),
+            SamplerKind::V2 => [&STEERING_SETTINGS[..], &["w", "fan_eta", "copies"]].concat(),
         }
     }
 }
@@ -116,8 +120,8 @@ impl SampleConfig {
     /// The share-link form, e.g.
     /// `sampler=v2&n=20&classes=0,3&steps=5&eta=1&seed=7&w=0.01&steering=guide`: the
     /// common settings and those the sampler reads (ddim's `model`; v1/v2's `steering` and,
-    /// when set, `strength`, `steer_until`, `fade`; v2's `w` and `fan_eta`), `solver` when not
-    /// DDIM (the page puts it in the URL fragment).
+    /// when set, `strength`, `steer_until`, `fade`; v2's `w`, `fan_eta` when set and `copies`
+    /// when not the paper's), `solver` when not DDIM (the page puts it in the URL fragment).
     pub fn to_fragment(&self) -> String {
         let classes: Vec<String> = self.classes.iter().map(|c| c.to_string()).collect();
         let mut keys: Vec<String> = Vec::new();
@@ -145,8 +149,11 @@ impl SampleConfig {
         if self.solver != Solver::default() {
             keys.push(format!("solver={}", self.solver.name()));
         }
-        if let Sampler::V2 { fan_eta: Some(e), .. } = self.sampler {
-            keys.push(format!("fan_eta={e}"));
+        if let Sampler::V2 { fan_eta, copies, .. } = self.sampler {
+            keys.extend(fan_eta.map(|e| format!("fan_eta={e}")));
+            if copies != CopySteering::default() {
+                keys.push(format!("copies={}", copies.name()));
+            }
         }
         keys.join("&")
     }
@@ -177,6 +184,7 @@ impl SampleConfig {
                 "fade" => c.fade = Some(number(k, v, limits::FADE)?),
                 "solver" => c.solver = named(Solver::from_name(v), k, v, "a solver: ddim or dpmpp-2m")?,
                 "fan_eta" => c.fan_eta = Some(number(k, v, limits::FAN_ETA)?),
+                "copies" => c.copies = named(CopySteering::from_name(v), k, v, "v2's steered copies: paper or all")?,
                 "weights" => {}
                 _ => return Err(SampleError::UnknownSetting(k.to_string())),
             }
@@ -189,7 +197,7 @@ impl SampleConfig {
 
 /// Every key a share link may carry: [`SampleConfig::to_fragment`]'s, `layer` (the steering
 /// network's key in old links) and `weights` (the page's tag of the weights it ran).
-pub const LINK_KEYS: [&str; 16] = [
+pub const LINK_KEYS: [&str; 17] = [
     "model",
     "sampler",
     "n",
@@ -205,6 +213,7 @@ pub const LINK_KEYS: [&str; 16] = [
     "fade",
     "solver",
     "fan_eta",
+    "copies",
     "weights",
 ];
 

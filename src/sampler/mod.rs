@@ -20,7 +20,7 @@ mod steering;
 mod v1;
 mod v2;
 
-pub use choices::{parse_classes, ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
+pub use choices::{parse_classes, CopySteering, ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
 pub use config::{default_fan_eta, SampleConfig, Sampler, DEFAULT_FAN_ETA, DEFAULT_W};
 pub use error::SampleError;
 pub use limits::{MAX_FADE, MAX_N, MAX_STEPS, MAX_STRENGTH, MAX_W};

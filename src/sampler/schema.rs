@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::choices::{ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
+use super::choices::{CopySteering, ModelKind, SamplerKind, Solver, SteeringKind, CLASS_NAMES};
 use super::config::{default_fan_eta, SampleConfig, Sampler, DEFAULT_W};
 use super::limits::{self, Limit};
 use super::steering::SteeringConfig;
@@ -34,7 +34,7 @@ pub struct SteeringChoice {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct SolverChoice {
+pub struct Choice {
     pub name: &'static str,
     pub label: &'static str,
 }
@@ -62,7 +62,9 @@ pub struct PageSchema {
     pub classes: [&'static str; 10],
     pub methods: Vec<MethodChoice>,
     pub steering: Vec<SteeringChoice>,
-    pub solvers: Vec<SolverChoice>,
+    pub solvers: Vec<Choice>,
+    /// v2's choices of steered copies.
+    pub copies: Vec<Choice>,
     pub limits: Limits,
     /// Which samplers each sampler-specific setting applies to (the others leave it out of
     /// their share links), from [`SamplerKind::settings`].
@@ -80,15 +82,20 @@ pub const DEFAULT_WORKERS_CAP: usize = 8;
 
 impl SampleConfig {
     /// The settings a visitor starts from, chosen on the quality–cost front (docs/front.md): v2
-    /// with the guide fading with the noise, DPM-Solver++(2M), eta 0 with fresh noise at the
-    /// fan-out, at 10 steps — at 5 the fan-out leaves the guide too few steps to steer, and
-    /// half the images miss their class.
+    /// with the guide fading with the noise and steering every copy, DPM-Solver++(2M), eta 0
+    /// with fresh noise at the fan-out, at 10 steps — at 5 the fan-out leaves the guide too few
+    /// steps to steer, and half the images miss their class.
     pub fn page_default() -> Self {
         let kind = SteeringKind::default();
         let steering = SteeringConfig { kind, fade: Some(kind.default_fade()), ..Default::default() };
         let eta = 0.0;
         SampleConfig {
-            sampler: Sampler::V2 { steering, w: DEFAULT_W, fan_eta: Some(default_fan_eta(eta)) },
+            sampler: Sampler::V2 {
+                steering,
+                w: DEFAULT_W,
+                fan_eta: Some(default_fan_eta(eta)),
+                copies: CopySteering::All,
+            },
             n: 20,
             steps: 10,
             eta,
@@ -141,8 +148,12 @@ pub fn page_schema() -> PageSchema {
             })
             .collect(),
         solvers: vec![
-            SolverChoice { name: Solver::Ddim.name(), label: "DDIM" },
-            SolverChoice { name: Solver::DpmPp2m.name(), label: "DPM-Solver++(2M)" },
+            Choice { name: Solver::Ddim.name(), label: "DDIM" },
+            Choice { name: Solver::DpmPp2m.name(), label: "DPM-Solver++(2M)" },
+        ],
+        copies: vec![
+            Choice { name: CopySteering::All.name(), label: "every copy" },
+            Choice { name: CopySteering::Paper.name(), label: "all but the first (the paper's)" },
         ],
         limits: limits::ALL
             .iter()
@@ -185,7 +196,7 @@ mod tests {
         let steering = s.defaults.sampler.steering().copied().unwrap();
         for m in &s.methods {
             let c = SampleConfig {
-                sampler: Sampler::of(m.sampler, m.model, steering, DEFAULT_W, None),
+                sampler: Sampler::of(m.sampler, m.model, steering, (DEFAULT_W, None, CopySteering::default())),
                 ..s.defaults.clone()
             };
             c.validate().unwrap_or_else(|e| panic!("{}: {e}", m.value));
@@ -200,6 +211,11 @@ mod tests {
         for v in &s.solvers {
             assert!(Solver::from_name(v.name).is_some());
         }
+        for v in &s.copies {
+            assert!(CopySteering::from_name(v.name).is_some());
+        }
+        assert_eq!(s.copies.len(), CopySteering::ALL.len());
+        assert!(applies().contains(&("copies", vec![SamplerKind::V2])));
         // Out of the limits is refused, at them accepted.
         let at = |n, steps| SampleConfig {
             sampler: Sampler::Ddim { model: ModelKind::Conditional },

@@ -1,14 +1,16 @@
 //! `sample_new_v2`: one noise image fans out into the `k` requested classes at step 0, then
 //! into the prime factors of `N/k` (largest first) at steps `1 … len(n)`, so the first steps run
 //! the U-Net on 1, k, k·n₁, … rows instead of N. [`FanOut`] is the sampler's state and its
-//! steps, top to bottom as method §5 has them.
+//! steps, top to bottom as method §5 has them. Method §5 steers all copies of a row but the
+//! first, which keeps the U-Net's velocity; [`CopySteering::All`] steers that one too, so that
+//! no image takes an unsteered step.
 //!
 //! Code names ↔ method §5: `fan` = n, `w` = w, `z` = fresh standard normal noise.
 
 use burn::tensor::Tensor;
 
 use super::nets::repeat_rows;
-use super::{SampleConfig, Sampler, Sampling};
+use super::{CopySteering, SampleConfig, Sampler, Sampling};
 
 /// Prime factors of `m`, largest first: 50 → [5, 5, 2], 10 → [5, 2], 1 → [].
 pub fn fan_factors(mut m: usize) -> Vec<usize> {
@@ -56,6 +58,8 @@ pub(super) struct FanOut {
     factors: Vec<usize>,
     /// Scale of the noise that parts a row's copies.
     w: f64,
+    /// Whether a row's first copy is steered too.
+    steer_first: bool,
 }
 
 /// How a fan-out step grows the rows.
@@ -73,7 +77,11 @@ impl FanOut {
     /// v2's fan-out for `cfg`; `None` when `cfg` runs another sampler.
     pub(super) fn of(cfg: &SampleConfig) -> Option<Self> {
         match cfg.sampler {
-            Sampler::V2 { w, .. } => Some(Self { factors: fan_factors(cfg.n / cfg.classes.len()), w }),
+            Sampler::V2 { w, copies, .. } => Some(Self {
+                factors: fan_factors(cfg.n / cfg.classes.len()),
+                w,
+                steer_first: copies == CopySteering::All,
+            }),
             _ => None,
         }
     }
@@ -98,8 +106,9 @@ impl FanOut {
         }
         if let Some(&copies) = self.factors.get(i - 1) {
             // Steps 1 … len(n): each row becomes `copies` rows, all but the first perturbed by
-            // w·z and steered.
-            let mut vs = vec![v.clone()];
+            // w·z; those are steered, and the first where `steer_first`.
+            let first = if self.steer_first { run.steer(x.clone(), v.clone(), log_snr) } else { v.clone() };
+            let mut vs = vec![first];
             for _ in 1..copies {
                 let z = run.fresh_noise();
                 vs.push(run.steer(x.clone(), v.clone() + z * self.w, log_snr));
