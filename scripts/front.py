@@ -12,6 +12,7 @@ rows, dominated settings hollow. Needs matplotlib only for --plot.
 """
 import argparse
 import csv
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -29,7 +30,9 @@ def read_runs(dirs, n):
             for r in csv.DictReader(f):
                 if int(r["n"]) != n:
                     continue
-                key = (Path(d).name, r["method"], r["steering"], int(r["steps"]))
+                # Runs written before the guide's rename call it layer-guide.
+                steering = re.sub(r"\blayer-guide\b", "guide", r["steering"])
+                key = (Path(d).name, r["method"], steering, int(r["steps"]))
                 cells.setdefault(key, []).append(r)
     return cells
 
