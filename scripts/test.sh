@@ -15,8 +15,15 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq mesa-vulkan-drivers libvulkan1
 fi
 
-# The wgpu tests' kernel choices (autotune) are kept apart from those a real GPU's runs store.
+# The wgpu tests' kernel choices (autotune) are kept apart from those a real GPU's runs store
+# (cubecl.toml keeps them outside the clone). A machine without any starts from the committed
+# ones (scripts/autotune-seed.sh), which spares it tuning every kernel on the software adapter.
 export CUBECL_ENVIRONMENT="${CUBECL_ENVIRONMENT:-software-vulkan-tests}"
+tuned="${XDG_CACHE_HOME:-$HOME/.cache}/cubecl/$CUBECL_ENVIRONMENT.db"
+seed="tests/fixtures/cubecl/$CUBECL_ENVIRONMENT.db.gz"
+if [ ! -f "$tuned" ] && [ -f "$seed" ]; then
+  mkdir -p "$(dirname "$tuned")" && gzip -dc "$seed" > "$tuned"
+fi
 
 step "the PyTorch twin's settings against the parity fixtures and the shipped U-Nets"
 python3 scripts/gpu/crate_config.py --check
