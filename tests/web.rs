@@ -5,7 +5,7 @@
 use vdiff::burn::tensor::{Device, Tensor, TensorData};
 use vdiff::model::{ClassLayer, ClassLayerConfig, UNet, UNetConfig};
 use vdiff::noise::Noise;
-use vdiff::sampler::{ModelKind, Nets, SampleConfig, Sampler, Sampling, SteeringConfig, DEFAULT_W};
+use vdiff::sampler::{CopySteering, ModelKind, Nets, SampleConfig, Sampler, Sampling, SteeringConfig, DEFAULT_W};
 use vdiff::weights::load_bytes;
 use wasm_bindgen_test::*;
 
