@@ -205,7 +205,7 @@ impl<'a> Sampling<'a> {
             (None, _) => (x.clone(), self.unet(x, log_snr)),
         };
         let (solver, eta) = (self.cfg.solver, self.cfg.eta_at(i));
-        // The solver draws where `fresh_noise` would (its fields, so that `times` stays borrowed).
+        // `fresh_noise` spelled out on the fields it reads: a method would borrow all of `self`.
         let (noise, rows, device) = (&mut self.noise, &self.rows, &self.device);
         let draw = || noise.normal_rows(&rows.ids, rows.total, device);
         let out = solver::solve(solver, &self.times, i, eta, state, &mut self.history, draw);
