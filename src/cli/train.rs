@@ -240,7 +240,8 @@ pub struct SteeringArgs {
     #[arg(long, value_enum, default_value_t = Target::Data)]
     pub target: Target,
     /// Lowest t the loss sees. The paper's v1/v2 steer while t ≥ 0.5, so that is where a
-    /// steering network is trained by default; 0 with `--weighting sigmoid` is the paper's (the U-Net's) objective.
+    /// steering network is trained by default; 0 with `--weighting sigmoid` is the paper's (the
+    /// U-Net's) objective.
     #[arg(long, value_parser = super::flags::unit, default_value_t = 0.5)]
     pub t_min: f64,
     /// Highest t the loss sees.
