@@ -8,11 +8,16 @@ scripts/setup-web.sh
 
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=600
-echo "-- wasm-bindgen-test (WebGPU on the browser's adapter)"
-cargo test --release --target wasm32-unknown-unknown --test web --no-default-features --features flex,webgpu,relaxed-simd
+# Each test binary is built with the features and profile of the page module it tests
+# (scripts/build-modules.sh), so the two share their dependencies' build.
+wasm_test() {
+  local test=$1 profile=$2 features=$3
+  echo "-- wasm-bindgen-test $test ($features, profile $profile)"
+  cargo test --profile "$profile" --target wasm32-unknown-unknown --test "$test" --no-default-features --features "$features"
+}
+wasm_test web_cpu wasm-cpu relaxed-simd
+wasm_test web_webgpu wasm-release webgpu
 
 echo "-- end to end: build the page, serve dist/, drive Chromium"
 scripts/build-page.sh
 python3 tests/e2e/test_page.py
-echo "-- the page's CPU backend speed (reported, not asserted; same images every run)"
-python3 tests/e2e/page_speed.py --backend cpu

@@ -28,11 +28,22 @@ fi
 step "the PyTorch twin's settings against the parity fixtures and the shipped U-Nets"
 python3 scripts/gpu/crate_config.py --check
 
-step "native tests (release, --features train)"
-cargo test --release --features train
+# release-tests (Cargo.toml): release speed where the tests compute, less build time elsewhere.
+step "native tests (profile release-tests, --features train)"
+cargo test --profile release-tests --features train --no-run
+# The page's tools (scripts/setup-web.sh: a wasm-bindgen-cli build where it is missing) are
+# installed while the tests run: the tests leave part of the machine idle, the builds do not.
+setup_log=$(mktemp)
+scripts/setup-web.sh >"$setup_log" 2>&1 &
+setup=$!
+cargo test --profile release-tests --features train
 
 step "docs: links, anchors and the README's quick start"
 python3 scripts/check-docs.py
+
+step "the page's tools"
+wait "$setup" || { cat "$setup_log"; echo "scripts/setup-web.sh failed" >&2; exit 1; }
+tail -n 3 "$setup_log"
 
 # The page's modules are the wasm32 builds of the library: building them is the wasm32 check.
 step "browser tests (headless Chromium, WebGPU)"

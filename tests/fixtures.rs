@@ -1,13 +1,17 @@
-//! The fixed networks and expected outputs the browser tests (tests/web.rs) compare WebGPU
-//! against: this native test checks that Flex still gives the stored numbers.
-//! Regenerate with `VDIFF_BLESS=1 cargo test --release --test fixtures`.
+//! The fixed networks and expected outputs the browser tests (tests/web_cpu.rs,
+//! tests/web_webgpu.rs) compare the page's modules against: these native tests check that Flex
+//! still gives the stored numbers. Regenerate with `VDIFF_BLESS=1 cargo test --release --test fixtures`.
+
+mod tiny;
 
 use std::path::PathBuf;
 
-use vdiff::burn::tensor::{Device, Tensor, TensorData};
-use vdiff::model::{ClassLayerConfig, UNetConfig};
-use vdiff::noise::Noise;
+use vdiff::burn::tensor::Device;
+use vdiff::model::ClassLayerConfig;
+use vdiff::sampler::{Nets, Sampling};
 use vdiff::weights::{load_bytes, to_bytes};
+
+use tiny::{floats, forward_input, max_diff, unet_config, v2_config, V2_SEED};
 
 fn dir() -> PathBuf {
     // Relative: cargo runs tests from the package root, and an env!() path would go stale when
@@ -15,33 +19,46 @@ fn dir() -> PathBuf {
     PathBuf::from("tests/fixtures")
 }
 
-/// The tiny networks of the fixtures (shared with tests/web.rs by value).
-fn unet_config() -> UNetConfig {
-    UNetConfig::new().with_width(8).with_levels(2).with_conditional(false)
+fn bless() -> bool {
+    std::env::var("VDIFF_BLESS").is_ok()
+}
+
+/// `got` against the stored floats in `file` (written first when blessing).
+fn check_stored(file: &str, got: &[f32], tolerance: f32) {
+    let path = dir().join(file);
+    if bless() {
+        std::fs::write(&path, got.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    }
+    let want = floats(&std::fs::read(path).unwrap());
+    let d = max_diff(got, &want);
+    assert!(d < tolerance, "Flex output drifted from {file} by {d}");
+    assert!(want.iter().any(|&w| w.abs() > 1e-3), "{file} is not trivial");
+}
+
+fn read(file: &str) -> Vec<u8> {
+    std::fs::read(dir().join(file)).unwrap()
 }
 
 #[test]
-fn flex_reproduces_the_stored_fixture_outputs() {
+fn flex_reproduces_the_stored_unet_output() {
     let device = Device::flex();
-    if std::env::var("VDIFF_BLESS").is_ok() {
+    if bless() {
         device.seed(0);
         std::fs::create_dir_all(dir()).unwrap();
         std::fs::write(dir().join("tiny-unet.bpk"), to_bytes(unet_config().init(&device), false)).unwrap();
         std::fs::write(dir().join("tiny-layer.bpk"), to_bytes(ClassLayerConfig::new().init(&device), true)).unwrap();
     }
-    let unet =
-        load_bytes(unet_config().init(&device), &std::fs::read(dir().join("tiny-unet.bpk")).unwrap(), "tiny", "tiny")
-            .unwrap();
-    let x = Noise::new(11).normal_tensor([2, 3, 32, 32], &device);
-    let ls = Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 2.0], [2]), &device);
-    let v: Vec<f32> = unet.forward(x, ls, None).into_data().try_to_vec().unwrap();
-    let path = dir().join("tiny-v.bin");
-    if std::env::var("VDIFF_BLESS").is_ok() {
-        std::fs::write(&path, v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-    }
-    let want: Vec<f32> =
-        std::fs::read(path).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
-    let d = v.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(d < 1e-5, "Flex output drifted from the fixture by {d}");
-    assert!(want.iter().any(|&w| w.abs() > 1e-3), "fixture output is not trivial");
+    let unet = load_bytes(unet_config().init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
+    let (x, ls) = forward_input(&device);
+    check_stored("tiny-v.bin", &unet.forward(x, ls, None).into_data().try_to_vec::<f32>().unwrap(), 1e-5);
+}
+
+#[test]
+fn flex_reproduces_the_stored_v2_images() {
+    let device = Device::flex();
+    let unet = load_bytes(unet_config().init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
+    let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
+    let mut run = Sampling::new(&v2_config(V2_SEED), Nets { unet: &unet, steering: Some(&layer) }, &device).unwrap();
+    while run.step().is_some() {}
+    check_stored("tiny-v2-images.bin", &run.finish().images.into_data().try_to_vec::<f32>().unwrap(), 1e-5);
 }
