@@ -8,10 +8,9 @@ use std::path::PathBuf;
 
 use vdiff::burn::tensor::Device;
 use vdiff::model::ClassLayerConfig;
-use vdiff::sampler::{Nets, Sampling};
 use vdiff::weights::{load_bytes, to_bytes};
 
-use tiny::{floats, forward_input, max_diff, unet_config, v2_config, V2_SEED};
+use tiny::{floats, forward, max_diff, unet_config, v2_images, V2_SEED};
 
 fn dir() -> PathBuf {
     // Relative: cargo runs tests from the package root, and an env!() path would go stale when
@@ -49,8 +48,7 @@ fn flex_reproduces_the_stored_unet_output() {
         std::fs::write(dir().join("tiny-layer.bpk"), to_bytes(ClassLayerConfig::new().init(&device), true)).unwrap();
     }
     let unet = load_bytes(unet_config().init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
-    let (x, ls) = forward_input(&device);
-    check_stored("tiny-v.bin", &unet.forward(x, ls, None).into_data().try_to_vec::<f32>().unwrap(), 1e-5);
+    check_stored("tiny-v.bin", &forward(&unet, &device).into_data().try_to_vec::<f32>().unwrap(), 1e-5);
 }
 
 #[test]
@@ -58,7 +56,6 @@ fn flex_reproduces_the_stored_v2_images() {
     let device = Device::flex();
     let unet = load_bytes(unet_config().init(&device), &read("tiny-unet.bpk"), "tiny", "tiny").unwrap();
     let layer = load_bytes(ClassLayerConfig::new().init(&device), &read("tiny-layer.bpk"), "tiny", "tiny").unwrap();
-    let mut run = Sampling::new(&v2_config(V2_SEED), Nets { unet: &unet, steering: Some(&layer) }, &device).unwrap();
-    while run.step().is_some() {}
-    check_stored("tiny-v2-images.bin", &run.finish().images.into_data().try_to_vec::<f32>().unwrap(), 1e-5);
+    let images = v2_images(&unet, &layer, &device, V2_SEED);
+    check_stored("tiny-v2-images.bin", &images.into_data().try_to_vec::<f32>().unwrap(), 1e-5);
 }

@@ -4,10 +4,10 @@
 
 use vdiff::burn::tensor::Device;
 use vdiff::model::{ClassLayer, ClassLayerConfig, UNet};
-use vdiff::sampler::{ModelKind, Nets, SampleConfig, Sampler, Sampling};
+use vdiff::sampler::{ModelKind, SampleConfig, Sampler};
 use vdiff::weights::{load_bytes, sha256_hex, Arch, Entry, Manifest};
 
-use crate::tiny::{floats, forward_input, max_diff, unet_config, v2_config, V2_SEED};
+use crate::tiny::{floats, forward, max_diff, unet_config, v2_images, V2_SEED};
 
 pub static UNET: &[u8] = include_bytes!("../fixtures/tiny-unet.bpk");
 static LAYER: &[u8] = include_bytes!("../fixtures/tiny-layer.bpk");
@@ -26,19 +26,14 @@ fn nets(device: &Device) -> (UNet, ClassLayer) {
 /// The U-Net's velocity on the fixture input, against native Flex's.
 pub async fn forward_diff(device: &Device) -> f32 {
     let (unet, _) = nets(device);
-    let (x, ls) = forward_input(device);
-    let v = unet.forward(x, ls, None).into_data_async().await.unwrap().try_to_vec().unwrap();
+    let v = forward(&unet, device).into_data_async().await.unwrap().try_to_vec().unwrap();
     max_diff(&v, &floats(V))
 }
 
-/// The images of [`v2_config`].
+/// The images of [`v2_images`], read back.
 pub async fn v2(device: &Device, seed: u64) -> Vec<f32> {
     let (unet, layer) = nets(device);
-    let mut run = Sampling::new(&v2_config(seed), Nets { unet: &unet, steering: Some(&layer) }, device).unwrap();
-    while run.step().is_some() {}
-    let out = run.finish();
-    assert_eq!(out.unet_rows, 11);
-    out.images.into_data_async().await.unwrap().try_to_vec().unwrap()
+    v2_images(&unet, &layer, device, seed).into_data_async().await.unwrap().try_to_vec().unwrap()
 }
 
 /// [`v2`] on this device: ten finite images, the same for the same seed, others for another,

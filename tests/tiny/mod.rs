@@ -4,18 +4,18 @@
 #![allow(dead_code)]
 
 use vdiff::burn::tensor::{Device, Tensor, TensorData};
-use vdiff::model::UNetConfig;
+use vdiff::model::{ClassLayer, UNet, UNetConfig};
 use vdiff::noise::Noise;
-use vdiff::sampler::{CopySteering, SampleConfig, Sampler, SteeringConfig, DEFAULT_W};
+use vdiff::sampler::{CopySteering, Nets, SampleConfig, Sampler, Sampling, SteeringConfig, DEFAULT_W};
 
 pub fn unet_config() -> UNetConfig {
     UNetConfig::new().with_width(8).with_levels(2).with_conditional(false)
 }
 
-/// The U-Net's input: two noise images at two noise levels.
-pub fn forward_input(device: &Device) -> (Tensor<4>, Tensor<1>) {
+/// The U-Net's velocity for two noise images at two noise levels.
+pub fn forward(unet: &UNet, device: &Device) -> Tensor<4> {
     let x = Noise::new(11).normal_tensor([2, 3, 32, 32], device);
-    (x, Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 2.0], [2]), device))
+    unet.forward(x, Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 2.0], [2]), device), None)
 }
 
 /// Two steps of v2 with the paper's copies, for the ten classes.
@@ -32,6 +32,15 @@ pub fn v2_config(seed: u64) -> SampleConfig {
         seed,
         ..Default::default()
     }
+}
+
+/// The images of [`v2_config`], run to its end on the U-Net rows v2 plans for it.
+pub fn v2_images(unet: &UNet, layer: &ClassLayer, device: &Device, seed: u64) -> Tensor<4> {
+    let mut run = Sampling::new(&v2_config(seed), Nets { unet, steering: Some(layer) }, device).unwrap();
+    while run.step().is_some() {}
+    let out = run.finish();
+    assert_eq!(out.unet_rows, 11);
+    out.images
 }
 
 /// The seed of the stored v2 images.
